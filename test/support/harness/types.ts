@@ -6,6 +6,11 @@
  * Strictness: `inputs` lists every input field the materializer honours. The harness refuses a
  * resource that sets any other field, and refuses any type that has no materializer, so the program
  * can never rely on something the harness silently ignores.
+ *
+ * Secrets: the harness unwraps Pulumi's secret envelopes before calling a materializer, so `inputs`
+ * hold plain values. It wraps output fields again on the way back (a field whose input was secret,
+ * or that the resource lists in `additionalSecretOutputs`), so materializers return plain values too.
+ * A materializer must never log or put a secret value in an error message.
  */
 export type Props = Record<string, unknown>;
 
@@ -13,7 +18,15 @@ export type Props = Record<string, unknown>;
 export interface MaterializeContext {
   /** Stack name the harness runs (labels, names). */
   readonly stack: string;
-  /** Config of the explicit provider resource this resource uses, or {} for the default provider. */
+  /** URN of the resource being materialized (for error messages). */
+  readonly urn: string;
+  /** Logical (Pulumi) name of the resource. */
+  readonly name: string;
+  /**
+   * Config of the explicit provider resource this resource uses, or {} for the default provider.
+   * Values arrive as the engine passes them to a provider: strings (ports and booleans too), with
+   * secrets already unwrapped.
+   */
   readonly providerConfig: Props;
   /** Logs a line to the harness's progress output. Never pass secret values. */
   log(message: string): void;
@@ -34,8 +47,14 @@ export interface Materializer {
    * replaces the resource (as the provider's ForceNew schema does).
    */
   readonly updatable: ReadonlySet<string>;
+  /**
+   * Checks inputs before anything is touched (required fields, values of nested fields the
+   * materializer does not implement). Throws with a message naming the type and field.
+   */
+  validate?(inputs: Props): void;
   create(ctx: MaterializeContext, inputs: Props): Promise<Created>;
-  /** Only called when every changed field is in `updatable`. */
+  /** Only called when every changed field is in `updatable`. Returns the new outputs. */
   update?(ctx: MaterializeContext, id: string, olds: Props, news: Props, oldOutputs: Props): Promise<Props>;
+  /** Removes the real object; must succeed when the object is already gone. */
   delete(ctx: MaterializeContext, id: string, inputs: Props, outputs: Props): Promise<void>;
 }
