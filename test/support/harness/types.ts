@@ -52,6 +52,11 @@ export interface Materializer {
    * materializer does not implement). Throws with a message naming the type and field.
    */
   validate?(inputs: Props): void;
+  /**
+   * Something the real provider diffs besides the inputs (a build context's content hash). A change
+   * updates the resource when `update` exists, else replaces it.
+   */
+  fingerprint?(inputs: Props): Promise<string>;
   create(ctx: MaterializeContext, inputs: Props): Promise<Created>;
   /** Only called when every changed field is in `updatable`. Returns the new outputs. */
   update?(ctx: MaterializeContext, id: string, olds: Props, news: Props, oldOutputs: Props): Promise<Props>;
