@@ -1,0 +1,157 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { hardenedContainer } from "../baseline";
+import { dockerLabels, namePrefix, POSTGRES, SECRETS_DIR, secretPath } from "../naming";
+import { secretUploads, type SecretFile } from "./secrets";
+
+/** Type token of {@link Database}. */
+export const DATABASE_TYPE = "krc:database:Database";
+
+/** uid/gid of `postgres` in the official Debian-based image (Alpine tags use 70). */
+export const POSTGRES_UID = 999;
+
+const DATA_DIR = "/var/lib/postgresql/data";
+
+/** PEM material that turns TLS on (from `DatabaseTls`). */
+export interface DatabaseTlsFiles {
+  readonly serverCertPem: pulumi.Input<string>;
+  readonly serverKeyPem: pulumi.Input<string>;
+  readonly caCertPem: pulumi.Input<string>;
+}
+
+export interface DatabaseArgs {
+  readonly stack: string;
+  /** Postgres image reference (validated config `postgresImage`). */
+  readonly image: string;
+  /** Name of the internal network, the only one the database joins. */
+  readonly internalNetwork: pulumi.Input<string>;
+  readonly superuserPassword: pulumi.Input<string>;
+  /** Protect the data volume from deletion and keep it when the stack is destroyed. */
+  readonly protectData: boolean;
+  readonly tls?: DatabaseTlsFiles;
+  /** Extra server settings, passed as `-c key=value`. */
+  readonly settings?: Readonly<Record<string, string>>;
+  /** Extra files (for example pg_hba.conf) placed beside the secrets, readable by postgres only. */
+  readonly files?: readonly SecretFile[];
+}
+
+/**
+ * PostgreSQL on the internal network only: hardened container, data on a named volume that
+ * outlives the container, healthy before anything that needs it is created.
+ */
+export class Database extends pulumi.ComponentResource {
+  /** Container name, also its DNS name on the internal network. */
+  public readonly containerName: pulumi.Output<string>;
+  /** The container's address on the internal network, for the Postgres provider (see below). */
+  public readonly internalIp: pulumi.Output<string>;
+  /** Port Postgres listens on (not published on the host). */
+  public readonly port: number = POSTGRES.port;
+  /** The superuser's role name. */
+  public readonly superuser: string = POSTGRES.superuser;
+  /** The container; resources that need a healthy database depend on it. */
+  public readonly container: docker.Container;
+  /** Whether clients can (and must be told to) use TLS. */
+  public readonly tlsEnabled: boolean;
+
+  constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(DATABASE_TYPE, name, {}, opts);
+    const prefix = namePrefix(args.stack);
+    const fixedName = { parent: this, deleteBeforeReplace: true };
+
+    const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+
+    // The data outlives containers; in prod it can be neither deleted nor replaced by accident.
+    const data = new docker.Volume(
+      `${name}-data`,
+      { name: `${prefix}-db-data`, labels: dockerLabels(args.stack, "db") },
+      { ...fixedName, protect: args.protectData, retainOnDelete: args.protectData },
+    );
+    // Uploads cannot land on the read-only rootfs or a tmpfs, only on a mounted volume.
+    const secretsVolume = new docker.Volume(
+      `${name}-secrets`,
+      { name: `${prefix}-db-secrets`, labels: dockerLabels(args.stack, "db") },
+      fixedName,
+    );
+
+    const files: SecretFile[] = [{ name: "postgres_password", content: args.superuserPassword }, ...(args.files ?? [])];
+    const settings: Record<string, string> = { ...args.settings };
+    if (args.tls) {
+      files.push({ name: "server.crt", content: args.tls.serverCertPem }, { name: "server.key", content: args.tls.serverKeyPem });
+      Object.assign(settings, {
+        ssl: "on",
+        ssl_cert_file: secretPath("server.crt"),
+        ssl_key_file: secretPath("server.key"),
+        ssl_min_protocol_version: "TLSv1.2",
+      });
+    }
+    this.tlsEnabled = args.tls !== undefined;
+
+    this.container = new docker.Container(
+      `${name}-container`,
+      {
+        ...hardenedContainer({
+          stack: args.stack,
+          service: "db",
+          name: `${prefix}-db`,
+          image: image.imageId,
+          user: `${POSTGRES_UID}:${POSTGRES_UID}`,
+          memoryMb: 512,
+          cpuShares: 1024,
+          // Postgres writes only its socket and lock file (/run/postgresql, owned by postgres
+          // because a tmpfs keeps the image directory's mode but takes uid/gid) and temp files.
+          tmpfs: {
+            "/run/postgresql": { sizeMb: 1, uid: POSTGRES_UID, gid: POSTGRES_UID },
+            "/tmp": { sizeMb: 64 },
+          },
+          lifecycle: {
+            kind: "service",
+            // TCP, not the socket: during first initialisation the entrypoint runs a temporary
+            // server on the socket only, which must not count as ready.
+            health: {
+              command: ["pg_isready", "-q", "-h", "127.0.0.1", "-p", String(POSTGRES.port), "-U", POSTGRES.superuser],
+              intervalSeconds: 5,
+              timeoutSeconds: 5,
+              retries: 12,
+              startPeriodSeconds: 60,
+            },
+            waitTimeoutSeconds: 300,
+          },
+          // Fast shutdown (the image's SIGINT) checkpoints; a kill would force crash recovery.
+          stopGraceSeconds: 60,
+        }),
+        command: ["postgres", ...Object.keys(settings).sort().flatMap((key) => ["-c", `${key}=${settings[key]}`])],
+        envs: [
+          `POSTGRES_PASSWORD_FILE=${secretPath("postgres_password")}`,
+          // Password authentication from the first start: no trust entry for the socket either.
+          "POSTGRES_INITDB_ARGS=--auth-local=scram-sha-256 --auth-host=scram-sha-256",
+        ],
+        // networkMode names the internal network so the container never joins Docker's default
+        // bridge (which has egress); it has no published port.
+        networkMode: args.internalNetwork,
+        networksAdvanced: [{ name: args.internalNetwork }],
+        mounts: [
+          { type: "volume", source: data.name, target: DATA_DIR },
+          { type: "volume", source: secretsVolume.name, target: SECRETS_DIR },
+        ],
+        uploads: secretUploads(files, POSTGRES_UID, POSTGRES_UID),
+      },
+      { ...fixedName, additionalSecretOutputs: ["uploads"] },
+    );
+
+    this.containerName = this.container.name;
+    // The Postgres provider connects to this address. The internal bridge is routed only inside
+    // the Docker host's own network namespace (so only the host, where Pulumi and the provider
+    // run, reaches it), nothing is published, and the internal network has no egress.
+    this.internalIp = pulumi
+      .all([this.container.networkDatas, pulumi.output(args.internalNetwork)])
+      .apply(([networks, internalName]) => {
+        const address = networks.find((n) => n.networkName === internalName)?.ipAddress;
+        if (!address) {
+          throw new Error(`Database ${name}: container has no address on network ${internalName}`);
+        }
+        return address;
+      });
+
+    this.registerOutputs({ containerName: this.containerName, internalIp: this.internalIp });
+  }
+}

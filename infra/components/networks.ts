@@ -1,0 +1,44 @@
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { dockerLabels, namePrefix } from "../naming";
+
+/** Type token of {@link Networks}. */
+export const NETWORKS_TYPE = "krc:network:Networks";
+
+export interface NetworksArgs {
+  readonly stack: string;
+}
+
+/**
+ * The stack's two bridge networks: `internal` (no egress; the database and the API's path to it)
+ * and `external` (the proxy, and the API's way out, later to Zapier).
+ */
+export class Networks extends pulumi.ComponentResource {
+  /** Name of the internal network (`krc-<stack>-internal`). */
+  public readonly internalName: pulumi.Output<string>;
+  /** Name of the external network (`krc-<stack>-external`). */
+  public readonly externalName: pulumi.Output<string>;
+
+  constructor(name: string, args: NetworksArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(NETWORKS_TYPE, name, {}, opts);
+    const prefix = namePrefix(args.stack);
+    // Fixed names: a replacement must remove the old network before creating its successor.
+    const childOpts = { parent: this, deleteBeforeReplace: true };
+
+    // internal: Docker adds no gateway route and no masquerading, so nothing on it has egress.
+    const internal = new docker.Network(
+      `${name}-internal`,
+      { name: `${prefix}-internal`, driver: "bridge", internal: true, labels: dockerLabels(args.stack) },
+      childOpts,
+    );
+    const external = new docker.Network(
+      `${name}-external`,
+      { name: `${prefix}-external`, driver: "bridge", internal: false, labels: dockerLabels(args.stack) },
+      childOpts,
+    );
+
+    this.internalName = internal.name;
+    this.externalName = external.name;
+    this.registerOutputs({ internalName: this.internalName, externalName: this.externalName });
+  }
+}

@@ -1,0 +1,287 @@
+/**
+ * The only reader of the `krc` config namespace. Every key is parsed with one zod schema, every
+ * problem is collected, and one error listing all of them is thrown before any resource exists.
+ * Each message names the key, what is wrong, and what is allowed.
+ */
+import * as net from "node:net";
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+
+/** Rotation-version keys, one per generated secret (raise one to rotate that secret). */
+export const SECRET_VERSION_KEYS = [
+  "postgresSuperuserPasswordVersion",
+  "dbOwnerPasswordVersion",
+  "dbAppPasswordVersion",
+  "dbReadonlyPasswordVersion",
+  "jwtSigningKeyVersion",
+  "secretKeyVersion",
+  "zapierHmacSecretVersion",
+  "adminInitialPasswordVersion",
+] as const;
+export type SecretVersionKey = (typeof SECRET_VERSION_KEYS)[number];
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** Validated, frozen stack configuration. Optional addresses are `undefined` when unset or empty. */
+export type StackConfig = Readonly<
+  {
+    stack: string;
+    environment: "dev" | "prod";
+    apiHost: string;
+    kioskHost: string;
+    corsOrigins: readonly string[];
+    tls: "internal" | "acme";
+    acmeEmail: string | undefined;
+    acmeCa: string;
+    publicIpv4: string | undefined;
+    publicIpv6: string | undefined;
+    cloudflareZoneId: string | undefined;
+    bindAddress: string;
+    httpPort: number;
+    httpsPort: number;
+    postgresImage: string;
+    caddyImage: string;
+    nodeImage: string;
+    adminEmail: string;
+    protectData: boolean;
+    logLevel: LogLevel;
+  } & Record<SecretVersionKey, number>
+>;
+
+/**
+ * Defaults applied when a key is unset. Pulumi.yaml declares the same defaults (a unit test keeps
+ * them equal); they are repeated here because a program run without the CLI (the live harness)
+ * does not get the project file's defaults. `protectData` has none: it follows the environment.
+ */
+export const CONFIG_DEFAULTS = Object.freeze({
+  environment: "dev",
+  corsOrigins: [] as string[],
+  tls: "internal",
+  acmeCa: "https://acme-v02.api.letsencrypt.org/directory",
+  bindAddress: "127.0.0.1",
+  httpPort: 80,
+  httpsPort: 443,
+  postgresImage: "postgres:17-bookworm",
+  caddyImage: "caddy:2",
+  nodeImage: "node:22-bookworm-slim",
+  logLevel: "info",
+  ...Object.fromEntries(SECRET_VERSION_KEYS.map((key) => [key, 1])),
+});
+
+/** Thrown with every config problem found; `problems` holds one message per problem. */
+export class ConfigError extends Error {
+  constructor(
+    stack: string,
+    readonly problems: readonly string[],
+  ) {
+    super(`Invalid config for stack "${stack}":\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+const show = (value: unknown): string => (typeof value === "string" ? JSON.stringify(value) : String(value));
+
+/** A zod error callback: "<value> is not <what>; allowed: <allowed>", or "is required" when unset. */
+const explain =
+  (what: string, allowed: string) =>
+  (issue: { input?: unknown }): string =>
+    issue.input === undefined ? `is required; allowed: ${allowed}` : `${show(issue.input)} is not ${what}; allowed: ${allowed}`;
+
+function checkedString(what: string, allowed: string, test: (s: string) => boolean) {
+  const error = explain(what, allowed);
+  return z.string({ error }).refine(test, { error });
+}
+
+const HOSTNAME_LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const isHostname = (s: string): boolean =>
+  s.length <= 253 && s.split(".").length >= 2 && s.split(".").every((label) => HOSTNAME_LABEL.test(label));
+const EMAIL = /^[^\s@"<>()[\],;:]+@[a-z0-9.-]+\.[a-z]{2,}$/i;
+const isEmail = (s: string): boolean => EMAIL.test(s) && isHostname(s.slice(s.indexOf("@") + 1).toLowerCase());
+const IMAGE_REF =
+  /^(?:[a-z0-9.-]+(?::[0-9]+)?\/)?[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+const DIGEST_PINNED = /@sha256:[0-9a-f]{64}$/;
+
+const hostname = checkedString(
+  "a hostname",
+  "lowercase letters, digits and hyphens in two or more dot-separated labels, such as krc.example.com",
+  isHostname,
+);
+const email = checkedString("an email address", "an address such as ops@example.com", isEmail);
+const image = checkedString("an image reference", "name[:tag][@sha256:<64 hex>], such as postgres:17-bookworm", (s) =>
+  IMAGE_REF.test(s),
+);
+
+const fromIntegerText = (v: unknown): unknown => (typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : v);
+const fromBooleanText = (v: unknown): unknown => (v === "true" ? true : v === "false" ? false : v);
+const fromJsonText = (v: unknown): unknown => {
+  if (typeof v !== "string") return v;
+  try {
+    return JSON.parse(v) as unknown;
+  } catch {
+    return v;
+  }
+};
+
+function integer(min: number, max: number, what: string, allowed: string) {
+  const error = explain(what, allowed);
+  return z.preprocess(fromIntegerText, z.number({ error }).int({ error }).min(min, { error }).max(max, { error }));
+}
+const port = integer(1, 65535, "a port", "an integer from 1 to 65535");
+const version = integer(1, Number.MAX_SAFE_INTEGER, "a positive integer", "1, 2, 3, ... (raise it to rotate the secret)");
+
+function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: string) {
+  return z.enum(values, { error: explain(what, values.join(", ")) });
+}
+
+const corsOrigin = z
+  .string({ error: explain("a string", "an origin such as https://krc.example.com") })
+  .refine((s) => s !== "*" && !s.includes("*"), {
+    error: (issue) => `${show(issue.input)} is a wildcard; allowed: exact origins such as https://krc.example.com`,
+  })
+  .refine(isOrigin, {
+    error: (issue) =>
+      `${show(issue.input)} is not an origin; allowed: http(s)://host[:port] with no path, query or trailing slash`,
+  });
+
+function isOrigin(s: string): boolean {
+  try {
+    const url = new URL(s);
+    return (url.protocol === "https:" || url.protocol === "http:") && url.origin === s && isHostname(url.hostname);
+  } catch {
+    return false;
+  }
+}
+
+/** One schema per key; optional keys accept undefined (and "" for the optional addresses). */
+const KEY_SCHEMAS = {
+  environment: oneOf(["dev", "prod"], "an environment"),
+  apiHost: hostname,
+  kioskHost: hostname,
+  corsOrigins: z.preprocess(
+    fromJsonText,
+    z.array(corsOrigin, { error: explain("a list of origins", "a YAML list or JSON array of origins") }),
+  ),
+  tls: oneOf(["internal", "acme"], "a TLS mode"),
+  acmeEmail: email.optional(),
+  acmeCa: checkedString("an https URL", "an ACME directory URL such as https://acme-v02.api.letsencrypt.org/directory", (s) =>
+    /^https:\/\/[^\s/]+\/\S*$/.test(s),
+  ),
+  publicIpv4: checkedString("an IPv4 address", "a dotted-quad address such as 203.0.113.10", (s) => net.isIPv4(s)).optional(),
+  publicIpv6: checkedString("an IPv6 address", "an address such as 2001:db8::10", (s) => net.isIPv6(s)).optional(),
+  cloudflareZoneId: checkedString(
+    "a Cloudflare zone id",
+    "32 lowercase hexadecimal characters, or empty for no DNS records",
+    (s) => /^[0-9a-f]{32}$/.test(s),
+  ).optional(),
+  bindAddress: checkedString("an IP address", "an IPv4 or IPv6 address such as 127.0.0.1", (s) => net.isIP(s) !== 0),
+  httpPort: port,
+  httpsPort: port,
+  postgresImage: image,
+  caddyImage: image,
+  nodeImage: image,
+  adminEmail: email,
+  protectData: z.preprocess(fromBooleanText, z.boolean({ error: explain("a boolean", "true, false") }).optional()),
+  logLevel: oneOf(LOG_LEVELS, "a log level"),
+  ...(Object.fromEntries(SECRET_VERSION_KEYS.map((key) => [key, version])) as Record<SecretVersionKey, typeof version>),
+} satisfies Record<string, z.ZodType>;
+
+type ConfigKey = keyof typeof KEY_SCHEMAS;
+type Parsed = { [K in ConfigKey]: z.output<(typeof KEY_SCHEMAS)[K]> };
+
+/** Every config key the program reads, in declaration order. */
+export const CONFIG_KEYS = Object.keys(KEY_SCHEMAS) as readonly ConfigKey[];
+
+const OPTIONAL_TEXT_KEYS: readonly ConfigKey[] = ["acmeEmail", "publicIpv4", "publicIpv6", "cloudflareZoneId"];
+
+/**
+ * Validates raw config values (typed, or the strings Pulumi stores) for `stack`. Pure: throws a
+ * {@link ConfigError} naming every problem, or returns the frozen config.
+ */
+export function parseStackConfig(raw: Readonly<Record<string, unknown>>, stack: string): StackConfig {
+  const problems: string[] = [];
+  const known = new Set<string>(CONFIG_KEYS);
+  for (const key of Object.keys(raw).sort()) {
+    if (!known.has(key)) {
+      problems.push(`krc:${key}: is not a known key; allowed: ${[...CONFIG_KEYS].sort().join(", ")}`);
+    }
+  }
+
+  const values: Partial<Record<ConfigKey, unknown>> = {};
+  const failed = new Set<ConfigKey>();
+  for (const key of CONFIG_KEYS) {
+    let input = raw[key];
+    if (OPTIONAL_TEXT_KEYS.includes(key) && input === "") input = undefined;
+    if (input === undefined && key in CONFIG_DEFAULTS) input = CONFIG_DEFAULTS[key as keyof typeof CONFIG_DEFAULTS];
+    const result = KEY_SCHEMAS[key].safeParse(input);
+    if (result.success) {
+      values[key] = result.data;
+    } else {
+      failed.add(key);
+      for (const issue of result.error.issues) {
+        problems.push(`krc:${key}${issue.path.map((p) => `[${String(p)}]`).join("")}: ${issue.message}`);
+      }
+    }
+  }
+  const parsed = values as Parsed;
+  problems.push(...crossKeyProblems(parsed, (...keys) => keys.every((key) => !failed.has(key))));
+  if (problems.length > 0) throw new ConfigError(stack, problems);
+
+  return Object.freeze({
+    ...parsed,
+    stack,
+    corsOrigins: Object.freeze([...parsed.corsOrigins]),
+    protectData: parsed.protectData ?? parsed.environment === "prod",
+  });
+}
+
+/**
+ * Rules that relate keys to each other, and the stricter rules of prod. A rule runs only when
+ * every key it reads parsed (`valid`), so one bad value is reported once.
+ */
+function crossKeyProblems(c: Parsed, valid: (...keys: ConfigKey[]) => boolean): string[] {
+  const problems: string[] = [];
+  const prod = valid("environment") && c.environment === "prod";
+  if (valid("apiHost", "kioskHost") && c.kioskHost === c.apiHost) {
+    problems.push(`krc:kioskHost: equals krc:apiHost (${show(c.apiHost)}); allowed: a hostname different from krc:apiHost`);
+  }
+  if (valid("httpPort", "httpsPort") && c.httpsPort === c.httpPort) {
+    problems.push(`krc:httpsPort: equals krc:httpPort (${c.httpPort}); allowed: a port different from krc:httpPort`);
+  }
+  if (valid("tls", "acmeEmail") && c.tls === "acme" && c.acmeEmail === undefined) {
+    problems.push("krc:acmeEmail: is required when krc:tls is acme; allowed: the email address of the ACME account");
+  }
+  if (valid("cloudflareZoneId", "publicIpv4") && c.cloudflareZoneId !== undefined && c.publicIpv4 === undefined) {
+    problems.push("krc:publicIpv4: is required when krc:cloudflareZoneId is set; allowed: the server's public IPv4 address");
+  }
+  const seen = new Set<string>();
+  (valid("corsOrigins") ? c.corsOrigins : []).forEach((origin, i) => {
+    if (seen.has(origin)) {
+      problems.push(`krc:corsOrigins[${i}]: ${show(origin)} is listed twice; allowed: each origin once`);
+    }
+    seen.add(origin);
+    if (prod && !origin.startsWith("https://")) {
+      problems.push(`krc:corsOrigins[${i}]: ${show(origin)} is not https in prod; allowed in prod: https origins only`);
+    }
+  });
+  if (prod) {
+    for (const key of ["postgresImage", "caddyImage", "nodeImage"] as const) {
+      if (valid(key) && !DIGEST_PINNED.test(c[key])) {
+        problems.push(
+          `krc:${key}: ${show(c[key])} is not pinned by digest in prod; allowed in prod: a reference ending in @sha256:<64 hex>`,
+        );
+      }
+    }
+  }
+  return problems;
+}
+
+/** Reads the `krc` namespace of the running stack's config and validates it. */
+export function loadConfig(): StackConfig {
+  const raw: Record<string, unknown> = {};
+  // allConfig, not Config.get per key: a misspelled key must be reported, not silently ignored.
+  for (const [fullKey, value] of Object.entries(pulumi.runtime.allConfig())) {
+    if (fullKey.startsWith("krc:")) raw[fullKey.slice("krc:".length)] = value;
+  }
+  return parseStackConfig(raw, pulumi.getStack());
+}
