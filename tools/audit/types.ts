@@ -1,0 +1,56 @@
+import type { ContainerInspectInfo, ImageInspectInfo, NetworkInspectInfo } from "dockerode";
+import type { ExceptionId } from "./exceptions";
+
+/** Outcome of one check on one container. */
+export type Status = "PASS" | "FAIL" | "EXCEPTION";
+
+export interface Finding {
+  readonly status: Status;
+  /** What was seen; for EXCEPTION the exception's reason is printed next to it. */
+  readonly detail: string;
+  readonly exception?: ExceptionId;
+}
+
+/** What the engine supports, from `GET /info` SecurityOptions. */
+export interface EngineSecurity {
+  readonly apparmor: boolean;
+  readonly selinux: boolean;
+}
+
+/** Everything the checks may look at for one container; gathered by the thin Docker layer. */
+export interface AuditSubject {
+  /** Container name without the leading slash. */
+  readonly name: string;
+  /** Value of the `krc.service` label, if any. */
+  readonly service: string | undefined;
+  readonly container: ContainerInspectInfo;
+  /** Inspect of the image the container runs, undefined if it is gone. */
+  readonly image: ImageInspectInfo | undefined;
+  /** Image id that the container's image reference resolves to now, undefined if unresolvable. */
+  readonly currentImageId: string | undefined;
+  /** Inspect of every network the container is attached to, by network name. */
+  readonly networks: Readonly<Record<string, NetworkInspectInfo>>;
+  /** Command lines of its processes (`docker top`), or null when it is not running. */
+  readonly processes: readonly string[] | null;
+}
+
+/** The whole stack as the checks see it. */
+export interface AuditInput {
+  readonly stack: string;
+  readonly environment: "dev" | "prod";
+  readonly engine: EngineSecurity;
+  readonly subjects: readonly AuditSubject[];
+}
+
+/** A check with its CIS Docker Benchmark v1.6.0 id (or a `KRC-` id for krc's own rules). */
+export interface Check {
+  readonly id: string;
+  readonly title: string;
+  run(subject: AuditSubject, input: AuditInput): Finding;
+}
+
+/** One cell of the report. */
+export interface Result extends Finding {
+  readonly checkId: string;
+  readonly container: string;
+}
