@@ -1,0 +1,30 @@
+import type { Request } from "express";
+import type { Logger } from "pino";
+import type { Db } from "../context";
+
+/** One audit event. `details` must never hold a secret, password or token. */
+export interface AuditEvent {
+  readonly action: string;
+  readonly outcome: "success" | "failure" | "denied";
+  readonly actorId?: string | null;
+  readonly actorEmail?: string | null;
+  readonly targetType?: string;
+  readonly targetId?: string;
+  readonly ip?: string | undefined;
+  readonly details?: Record<string, unknown>;
+}
+
+/** Who acted, from an authenticated request (or nobody). */
+export function actorOf(req: Request): Pick<AuditEvent, "actorId" | "actorEmail" | "ip"> {
+  return { actorId: req.auth?.userId ?? null, actorEmail: req.auth?.email ?? null, ip: req.ip };
+}
+
+/** Appends an event to the audit table and writes it to the structured log. */
+export async function recordAudit(db: Db, logger: Logger, event: AuditEvent): Promise<void> {
+  await db.query(
+    `INSERT INTO audit_log (action, outcome, actor_id, actor_email, target_type, target_id, ip, details)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+    [event.action, event.outcome, event.actorId ?? null, event.actorEmail ?? null, event.targetType ?? null, event.targetId ?? null, event.ip ?? null, JSON.stringify(event.details ?? {})],
+  );
+  logger.info({ audit: { ...event } }, `audit ${event.action} ${event.outcome}`);
+}

@@ -1,0 +1,22 @@
+import express, { type RequestHandler } from "express";
+import { HttpError } from "./errors";
+
+/** Largest JSON body the API accepts. */
+export const BODY_LIMIT_BYTES = 16 * 1024;
+
+function hasBody(headers: Record<string, string | string[] | undefined>): boolean {
+  const length = headers["content-length"];
+  return headers["transfer-encoding"] !== undefined || (length !== undefined && length !== "0");
+}
+
+/** 415 for any request that carries a body that is not declared as JSON. */
+export const requireJson: RequestHandler = (req, _res, next) => {
+  if (hasBody(req.headers) && !req.is("application/json")) {
+    next(new HttpError(415, "unsupported_media_type", "Only application/json in UTF-8 is accepted"));
+    return;
+  }
+  next();
+};
+
+/** Strict JSON parser (objects and arrays only) with the body limit. */
+export const parseJson: RequestHandler = express.json({ limit: BODY_LIMIT_BYTES, strict: true, type: "application/json" });

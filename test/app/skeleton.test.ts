@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startTestApi, type TestApi } from "./helpers";
+
+let api: TestApi;
+beforeAll(async () => {
+  api = await startTestApi();
+}, 60_000);
+afterAll(async () => {
+  await api?.close();
+});
+
+describe("health", () => {
+  it("answers 200 on /healthz when the process is up", async () => {
+    const reply = await api.call("/healthz");
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({ status: "ok" });
+  });
+
+  it("answers 200 on /readyz when the database is reachable", async () => {
+    const reply = await api.call("/readyz");
+    expect(reply.status).toBe(200);
+    expect(reply.body).toEqual({ status: "ready" });
+  });
+});
+
+describe("login and clients", () => {
+  it("logs in with the right password and returns a JWT that /auth/me accepts", async () => {
+    const user = await api.createUser("staff");
+    const login = await api.call("/auth/login", { json: { email: user.email, password: user.password }, headers: { "x-forwarded-for": "198.51.100.201" } });
+    expect(login.status).toBe(200);
+    expect(String(login.body.token).split(".")).toHaveLength(3);
+    expect(login.body.tokenType).toBe("Bearer");
+    const me = await api.call("/auth/me", { token: String(login.body.token) });
+    expect(me.status).toBe(200);
+    expect(me.body).toEqual({ id: user.id, email: user.email, role: "staff", mustChangePassword: false });
+  });
+
+  it("refuses a wrong password with 401 invalid_credentials", async () => {
+    const user = await api.createUser("staff");
+    const reply = await api.call("/auth/login", { json: { email: user.email, password: "Wrong-password-1!" }, headers: { "x-forwarded-for": "198.51.100.202" } });
+    expect(reply.status).toBe(401);
+    expect(reply.body.error.code).toBe("invalid_credentials");
+  });
+
+  it("creates, reads, lists, updates and deletes a client when staff and admin act", async () => {
+    const staff = await api.loginAs("staff");
+    const admin = await api.loginAs("admin");
+    const created = await api.call("/clients", { token: staff.token, json: { name: "Ada Lovelace", email: "Ada@Example.com", phone: "+1 (661) 555-0100" } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ name: "Ada Lovelace", email: "ada@example.com", phone: "6615550100" });
+    const id = String(created.body.id);
+
+    const read = await api.call(`/clients/${id}`, { token: staff.token });
+    expect(read.status).toBe(200);
+    expect(read.body.phone).toBe("6615550100");
+
+    const list = await api.call("/clients?q=lovelace", { token: staff.token });
+    expect(list.status).toBe(200);
+    expect(list.body.total).toBe(1);
+
+    const updated = await api.call(`/clients/${id}`, { method: "PATCH", token: staff.token, json: { phone: "661-555-0199" } });
+    expect(updated.status).toBe(200);
+    expect(updated.body.phone).toBe("6615550199");
+
+    const staffDelete = await api.call(`/clients/${id}`, { method: "DELETE", token: staff.token });
+    expect(staffDelete.status).toBe(403);
+    const deleted = await api.call(`/clients/${id}`, { method: "DELETE", token: admin.token });
+    expect(deleted.status).toBe(204);
+    expect((await api.call(`/clients/${id}`, { token: staff.token })).status).toBe(404);
+  });
+
+  it("rejects an invalid phone with 400 naming the field and what is accepted", async () => {
+    const staff = await api.loginAs("staff");
+    const reply = await api.call("/clients", { token: staff.token, json: { name: "Bob", phone: "555-01" } });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.code).toBe("validation_failed");
+    expect(reply.body.error.details[0]).toMatchObject({ field: "body.phone", rule: "custom", message: "must be a 10-digit US number; spaces, dashes, parentheses and a leading +1 are allowed" });
+  });
+
+  it("answers 404 with a JSON error for an unknown route", async () => {
+    const reply = await api.call("/nope");
+    expect(reply.status).toBe(404);
+    expect(reply.body).toEqual({ error: { code: "not_found", message: "No such route" } });
+  });
+});
+
+describe("headers", () => {
+  it("sends security headers and no X-Powered-By", async () => {
+    const reply = await api.call("/healthz");
+    expect(reply.headers["x-powered-by"]).toBeUndefined();
+    expect(reply.headers["x-content-type-options"]).toBe("nosniff");
+    expect(reply.headers["x-frame-options"]).toBe("DENY");
+    expect(reply.headers["content-security-policy"]).toBe("default-src 'none';frame-ancestors 'none'");
+    expect(reply.headers["cache-control"]).toBe("no-store");
+  });
+
+  it("sends CORS headers only to an allowed origin and still answers others", async () => {
+    const allowed = await api.call("/healthz", { headers: { origin: "https://kiosk.krc.localhost" } });
+    expect(allowed.headers["access-control-allow-origin"]).toBe("https://kiosk.krc.localhost");
+    const other = await api.call("/healthz", { headers: { origin: "https://evil.example" } });
+    expect(other.status).toBe(200);
+    expect(other.headers["access-control-allow-origin"]).toBeUndefined();
+    const none = await api.call("/healthz");
+    expect(none.status).toBe(200);
+    expect(none.headers["access-control-allow-origin"]).toBeUndefined();
+  });
+
+  it("rejects a host that is not listed without echoing it", async () => {
+    const reply = await api.call("/healthz", { headers: { host: "evil.example" } });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.code).toBe("host_not_allowed");
+    expect(reply.text).not.toContain("evil.example");
+  });
+});
