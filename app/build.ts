@@ -1,0 +1,89 @@
+import { createHash } from "node:crypto";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { dirname, join, relative, resolve } from "node:path";
+import { build } from "esbuild";
+
+const REPO_ROOT = resolve(__dirname, "..");
+
+/** Native packages kept out of the bundle and shipped as files: the loader and its linux-x64 glibc binary. */
+const NATIVE_PACKAGES: Readonly<Record<string, readonly string[]>> = {
+  "@node-rs/argon2": ["package.json", "index.js", "LICENSE"],
+  "@node-rs/argon2-linux-x64-gnu": ["package.json", "argon2.linux-x64-gnu.node"],
+};
+
+/** The image recipe: no package manager at run time, no secret, root-owned read-only code, uid 1000. */
+export const DOCKERFILE = `ARG BASE_IMAGE
+FROM \${BASE_IMAGE}
+COPY --chown=root:root . /app
+WORKDIR /app
+USER 1000:1000
+ENV NODE_ENV=production
+EXPOSE 8080
+CMD ["node", "/app/server.js"]
+`;
+
+/** Every file under `dir`, relative, sorted (a stable order for the content hash). */
+function listFiles(dir: string): string[] {
+  const out: string[] = [];
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current).sort()) {
+      const path = join(current, entry);
+      if (statSync(path).isDirectory()) walk(path);
+      else out.push(relative(dir, path));
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/** sha256 over each file's relative path and bytes, in sorted order. */
+export function hashDirectory(dir: string): string {
+  const hash = createHash("sha256");
+  for (const file of listFiles(dir)) {
+    hash.update(file).update("\0").update(readFileSync(join(dir, file))).update("\0");
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * Bundles the API's three entry points (server, migrate, healthcheck) into single CommonJS files
+ * for Node 20, copies the native argon2 packages next to them and writes the Dockerfile. Returns
+ * the build context directory and a hash of its contents that changes only when they change.
+ */
+export async function bundleApi(options: { outDir?: string } = {}): Promise<{ contextDir: string; contentHash: string }> {
+  const contextDir = resolve(options.outDir ?? join(REPO_ROOT, ".build", "api"));
+  rmSync(contextDir, { recursive: true, force: true });
+  mkdirSync(contextDir, { recursive: true });
+  await build({
+    entryPoints: ["server", "migrate", "healthcheck"].map((name) => join(REPO_ROOT, "app", "src", `${name}.ts`)),
+    outdir: contextDir,
+    bundle: true,
+    platform: "node",
+    target: "node20",
+    format: "cjs",
+    // pg-native is an optional alternative driver pg only loads when asked to.
+    external: [...Object.keys(NATIVE_PACKAGES), "pg-native"],
+    sourcemap: false,
+    minify: false,
+    legalComments: "none",
+    logLevel: "warning",
+  });
+  for (const [name, files] of Object.entries(NATIVE_PACKAGES)) {
+    const source = dirname(require.resolve(`${name}/package.json`, { paths: [REPO_ROOT] }));
+    const target = join(contextDir, "node_modules", name);
+    mkdirSync(target, { recursive: true });
+    for (const file of files) copyFileSync(join(source, file), join(target, file));
+  }
+  writeFileSync(join(contextDir, "Dockerfile"), DOCKERFILE);
+  return { contextDir, contentHash: hashDirectory(contextDir) };
+}
+
+if (require.main === module) {
+  bundleApi().then(
+    ({ contextDir, contentHash }) => console.warn(`api bundle: ${contextDir} sha256:${contentHash}`),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,137 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleApi, DOCKERFILE } from "../../app/build";
+import { startPostgres, type TestPostgres } from "../support/postgres";
+import { API_HOST, send, strongPassword, writeEnv } from "./helpers";
+
+let pg: TestPostgres;
+let out: string;
+let secrets: string;
+let bundle: { contextDir: string; contentHash: string };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const server = createServer().listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
+    });
+  });
+}
+
+function runNode(script: string, env: Record<string, string>): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, [join(bundle.contextDir, script)], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout?.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr?.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => child.on("exit", (code) => resolve({ code, stdout, stderr })));
+  return { child, done };
+}
+
+beforeAll(async () => {
+  out = mkdtempSync(join(tmpdir(), "krc-bundle-"));
+  [pg, bundle] = await Promise.all([startPostgres(), bundleApi({ outDir: join(out, "api") })]);
+  secrets = mkdtempSync(join(tmpdir(), "krc-bundle-secrets-"));
+}, 120_000);
+
+afterAll(async () => {
+  await pg?.stop();
+  rmSync(out, { recursive: true, force: true });
+  rmSync(secrets, { recursive: true, force: true });
+});
+
+describe("bundleApi", () => {
+  it("writes the Dockerfile, three entry points and only the native argon2 packages", () => {
+    expect(readFileSync(join(bundle.contextDir, "Dockerfile"), "utf8")).toBe(DOCKERFILE);
+    const listing = ["server.js", "migrate.js", "healthcheck.js", "node_modules/@node-rs/argon2/index.js", "node_modules/@node-rs/argon2-linux-x64-gnu/argon2.linux-x64-gnu.node"];
+    for (const file of listing) expect(() => readFileSync(join(bundle.contextDir, file))).not.toThrow();
+    expect(bundle.contentHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("returns the same content hash when the sources did not change", async () => {
+    const again = await bundleApi({ outDir: join(out, "again") });
+    expect(again.contentHash).toBe(bundle.contentHash);
+  }, 60_000);
+
+  it("migrates, serves, passes its healthcheck and drains on SIGTERM when run as built", async () => {
+    const adminPassword = strongPassword();
+    const passwordFile = join(secrets, "admin_initial_password");
+    const ownerFile = join(secrets, "db_owner_password");
+    writeFileSync(passwordFile, adminPassword, { mode: 0o600 });
+    writeFileSync(ownerFile, pg.owner.password, { mode: 0o600 });
+    const migrate = runNode("migrate.js", {
+      DATABASE_HOST: pg.host, DATABASE_PORT: String(pg.port), DATABASE_NAME: pg.database, DATABASE_USER: pg.owner.user,
+      DATABASE_PASSWORD_FILE: ownerFile, APP_ROLE: pg.app.user, BOOTSTRAP_ADMIN_EMAIL: "Owner@Example.com", BOOTSTRAP_ADMIN_PASSWORD_FILE: passwordFile,
+    });
+    const migrated = await migrate.done;
+    expect(migrated.stderr).toBe("");
+    expect(migrated.code).toBe(0);
+    expect(migrated.stdout).not.toContain(adminPassword);
+    expect(migrated.stdout).toContain('"bootstrapAdminCreated":true');
+
+    const port = await freePort();
+    const { env, dir } = writeEnv(pg, { PORT: String(port) });
+    const server = runNode("server.js", env);
+    try {
+      let ready = false;
+      for (let i = 0; i < 50 && !ready; i++) {
+        ready = await send(`http://127.0.0.1:${port}`, "/readyz").then((r) => r.status === 200, () => false);
+        if (!ready) await new Promise((r) => setTimeout(r, 100));
+      }
+      expect(ready).toBe(true);
+      expect((await runNode("healthcheck.js", { PORT: String(port), ALLOWED_HOSTS: API_HOST }).done).code).toBe(0);
+
+      const login = await send(`http://127.0.0.1:${port}`, "/auth/login", { json: { email: "owner@example.com", password: adminPassword } });
+      expect(login.status).toBe(200);
+      expect(login.body.user.mustChangePassword).toBe(true);
+      const blocked = await send(`http://127.0.0.1:${port}`, "/clients", { token: String(login.body.token) });
+      expect(blocked.status).toBe(403);
+      expect(blocked.body.error.code).toBe("password_change_required");
+
+      server.child.kill("SIGTERM");
+      const ended = await server.done;
+      expect(ended.code).toBe(0);
+      expect(ended.stdout).toContain('"msg":"stopped"');
+      expect(ended.stdout).not.toContain(adminPassword);
+      expect(ended.stdout).not.toContain(String(login.body.token));
+      expect((await runNode("healthcheck.js", { PORT: String(port), ALLOWED_HOSTS: API_HOST }).done).code).toBe(1);
+    } finally {
+      server.child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("creates the bootstrap admin only once when migrate runs again", async () => {
+    const ownerFile = join(secrets, "db_owner_password");
+    const passwordFile = join(secrets, "admin_initial_password");
+    const again = await runNode("migrate.js", {
+      DATABASE_HOST: pg.host, DATABASE_PORT: String(pg.port), DATABASE_NAME: pg.database, DATABASE_USER: pg.owner.user,
+      DATABASE_PASSWORD_FILE: ownerFile, APP_ROLE: pg.app.user, BOOTSTRAP_ADMIN_EMAIL: "other@example.com", BOOTSTRAP_ADMIN_PASSWORD_FILE: passwordFile,
+    }).done;
+    expect(again.code).toBe(0);
+    expect(again.stdout).toContain('"applied":[],"bootstrapAdminCreated":false');
+  });
+
+  it("stops with exit 78 and names the variable and path when a secret file is missing or empty", async () => {
+    const { env, dir } = writeEnv(pg);
+    try {
+      const missing = await runNode("server.js", { ...env, JWT_SIGNING_KEY_FILE: "/nonexistent/jwt_signing_key" }).done;
+      expect(missing.code).toBe(78);
+      expect(missing.stderr).toContain("JWT_SIGNING_KEY_FILE points to /nonexistent/jwt_signing_key, which cannot be read (ENOENT)");
+      const empty = join(dir, "empty");
+      writeFileSync(empty, "\n");
+      const blank = await runNode("server.js", { ...env, ZAPIER_HMAC_SECRET_FILE: empty }).done;
+      expect(blank.code).toBe(78);
+      expect(blank.stderr).toContain(`ZAPIER_HMAC_SECRET_FILE points to ${empty}, which is empty`);
+      const unset = await runNode("migrate.js", { ...env, APP_ROLE: "krc_app", BOOTSTRAP_ADMIN_EMAIL: "a@example.com" }).done;
+      expect(unset.code).toBe(78);
+      expect(unset.stderr).toContain("BOOTSTRAP_ADMIN_PASSWORD_FILE is not set");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
