@@ -28,9 +28,9 @@ export class Dns extends pulumi.ComponentResource {
   public readonly hostnames: readonly string[];
 
   constructor(name: string, args: DnsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(DNS_TYPE, name, {}, opts);
-    // Planned (and so validated) before any child exists.
+    // Planned (and so validated) before anything, the component included, is registered.
     const plan = planDns(args);
+    super(DNS_TYPE, name, {}, opts);
 
     this.records = plan.records.map(
       (record) =>
