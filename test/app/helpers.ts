@@ -22,6 +22,13 @@ export const ALLOWED_ORIGIN = "https://kiosk.krc.localhost";
 /** A parsed JSON value seen loosely, so tests can walk into it and let expect() judge it. */
 export interface Json {
   readonly [key: string]: Json;
+  // Named members the tests walk through: declared so strict index checks do not get in the way.
+  readonly error: Json;
+  readonly details: Json;
+  readonly user: Json;
+  readonly items: Json;
+  readonly 0: Json;
+  readonly 1: Json;
 }
 
 /** A response read whole. */
