@@ -124,13 +124,13 @@ export function send(base: string, path: string, call: Call = {}): Promise<Reply
       res.on("data", (chunk: Buffer) => chunks.push(chunk));
       res.on("end", () => {
         const text = Buffer.concat(chunks).toString("utf8");
-        let parsed: Json = {};
+        let parsed: unknown = {};
         try {
-          parsed = text === "" ? {} : (JSON.parse(text) as Json);
+          parsed = text === "" ? {} : JSON.parse(text);
         } catch {
           parsed = {};
         }
-        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, body: parsed as Json });
       });
     });
     req.on("error", reject);
