@@ -199,12 +199,15 @@ export function planDatabaseAccess(
 export interface ServerFiles {
   readonly certFile: string;
   readonly keyFile: string;
+  /** The stack CA: the server asks for a client certificate and checks the superuser's against it. */
+  readonly caFile: string;
   readonly hbaFile: string;
 }
 
 /**
  * `postgres` command-line settings, as `-c name=value` pairs in exec form. TLS 1.3 only (every client
- * here, node-postgres and the provider's Go driver, speaks it); SCRAM for stored passwords; the
+ * here, node-postgres and the provider's Go driver, speaks it); the stack CA for client certificates
+ * (pg_hba demands one from the superuser); SCRAM for stored passwords; the
  * guide's audit logging: connections, disconnections and DDL, with user, database and client.
  */
 export function planServerSettings(files: ServerFiles): string[] {
@@ -217,6 +220,7 @@ export function planServerSettings(files: ServerFiles): string[] {
     ["ssl", "on"],
     ["ssl_cert_file", files.certFile],
     ["ssl_key_file", files.keyFile],
+    ["ssl_ca_file", files.caFile],
     ["ssl_min_protocol_version", "TLSv1.3"],
     ["hba_file", files.hbaFile],
     ["password_encryption", "scram-sha-256"],

@@ -5,7 +5,8 @@
  * - Only SCRAM-SHA-256, never trust, md5 or password.
  * - The app roles only to the app database and only from the project's internal network.
  * - The superuser over TCP only from the provider's address (the Docker host's gateway on the
- *   internal network), and over the container's own Unix socket by peer identity: the entrypoint's
+ *   internal network) and only with a client certificate for its name signed by the stack CA
+ *   (`clientcert=verify-full`) on top of its password, and over the container's own Unix socket by peer identity: the entrypoint's
  *   initialization and the operator's superuser-password rotation (see components/roles.ts) use it,
  *   and only a process already inside the container (uid 999) can reach that socket.
  */
@@ -71,7 +72,7 @@ export function renderPgHba(input: PgHbaInput): string {
   const rows: [string, string, string, string, string][] = [
     ["local", "all", input.superuser, "", "peer"],
     ["hostssl", input.database, [...input.roles].sort().join(","), input.subnet, "scram-sha-256"],
-    ["hostssl", "all", input.superuser, `${input.providerAddress}/32`, "scram-sha-256"],
+    ["hostssl", "all", input.superuser, `${input.providerAddress}/32`, "scram-sha-256 clientcert=verify-full"],
   ];
   const header: [string, string, string, string, string] = ["# TYPE", "DATABASE", "USER", "ADDRESS", "METHOD"];
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i]?.length ?? 0)));

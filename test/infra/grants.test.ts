@@ -93,7 +93,12 @@ describe("planDatabaseAccess", () => {
 describe("planServerSettings", () => {
   it("turns on TLS, SCRAM and audit logging when given the file paths", () => {
     expect(
-      planServerSettings({ certFile: "/run/secrets/server.crt", keyFile: "/run/secrets/server.key", hbaFile: "/run/secrets/pg_hba.conf" }),
+      planServerSettings({
+        certFile: "/run/secrets/server.crt",
+        keyFile: "/run/secrets/server.key",
+        caFile: "/run/secrets/ca.crt",
+        hbaFile: "/run/secrets/pg_hba.conf",
+      }),
     ).toMatchInlineSnapshot(`
       [
         "-c",
@@ -102,6 +107,8 @@ describe("planServerSettings", () => {
         "ssl_cert_file=/run/secrets/server.crt",
         "-c",
         "ssl_key_file=/run/secrets/server.key",
+        "-c",
+        "ssl_ca_file=/run/secrets/ca.crt",
         "-c",
         "ssl_min_protocol_version=TLSv1.3",
         "-c",
@@ -121,7 +128,7 @@ describe("planServerSettings", () => {
   });
 
   it("rejects a relative path naming the field", () => {
-    expect(() => planServerSettings({ certFile: "server.crt", keyFile: "/k", hbaFile: "/h" })).toThrow(
+    expect(() => planServerSettings({ certFile: "server.crt", keyFile: "/k", caFile: "/c", hbaFile: "/h" })).toThrow(
       'files.certFile must be an absolute path without spaces, got "server.crt"',
     );
   });

@@ -17,7 +17,7 @@ describe("renderPgHba", () => {
       # TYPE   DATABASE  USER                            ADDRESS        METHOD
       local    all       postgres                                       peer
       hostssl  krc       krc_app,krc_owner,krc_readonly  172.20.0.0/16  scram-sha-256
-      hostssl  all       postgres                        172.20.0.1/32  scram-sha-256
+      hostssl  all       postgres                        172.20.0.1/32  scram-sha-256 clientcert=verify-full
       "
     `);
   });
@@ -27,7 +27,8 @@ describe("renderPgHba", () => {
       .split("\n")
       .filter((line) => line !== "" && !line.startsWith("#"));
     expect(rules.some((line) => /^host\s/.test(line))).toBe(false);
-    expect(rules.some((line) => /\b(trust|md5|password|ident)\s*$/.test(line))).toBe(false);
+    expect(rules.some((line) => /\s(trust|md5|password|ident)(\s|$)/.test(line))).toBe(false);
+    expect(rules.filter((line) => line.startsWith("hostssl")).every((line) => line.includes(" scram-sha-256"))).toBe(true);
   });
 
   it.each([
