@@ -46,13 +46,19 @@ export type StackConfig = Readonly<
     adminEmail: string;
     protectData: boolean;
     logLevel: LogLevel;
+    hstsPreload: boolean;
+    maxBodyBytes: number;
+    cloudflareProxied: boolean;
+    cloudflareZoneSettings: boolean;
+    caaIssuer: string | undefined;
   } & Record<SecretVersionKey, number>
 >;
 
 /**
  * Defaults applied when a key is unset. Pulumi.yaml declares the same defaults (a unit test keeps
  * them equal); they are repeated here because a program run without the CLI (the live harness)
- * does not get the project file's defaults. `protectData` has none: it follows the environment.
+ * does not get the project file's defaults. `protectData` defaults to the safe choice; throwaway
+ * stacks (dev) turn it off explicitly.
  */
 export const CONFIG_DEFAULTS = Object.freeze({
   environment: "dev",
@@ -66,6 +72,11 @@ export const CONFIG_DEFAULTS = Object.freeze({
   caddyImage: "caddy:2",
   nodeImage: "node:22-bookworm-slim",
   logLevel: "info",
+  protectData: true,
+  hstsPreload: false,
+  maxBodyBytes: 1_048_576,
+  cloudflareProxied: false,
+  cloudflareZoneSettings: false,
   ...Object.fromEntries(SECRET_VERSION_KEYS.map((key) => [key, 1])),
 });
 
@@ -123,6 +134,8 @@ const fromJsonText = (v: unknown): unknown => {
   }
 };
 
+const flag = z.preprocess(fromBooleanText, z.boolean({ error: explain("a boolean", "true, false") }));
+
 function integer(min: number, max: number, what: string, allowed: string) {
   const error = explain(what, allowed);
   return z.preprocess(fromIntegerText, z.number({ error }).int({ error }).min(min, { error }).max(max, { error }));
@@ -136,7 +149,8 @@ function oneOf<const T extends readonly [string, ...string[]]>(values: T, what: 
 
 const corsOrigin = z
   .string({ error: explain("a string", "an origin such as https://krc.example.com") })
-  .refine((s) => s !== "*" && !s.includes("*"), {
+  .refine((s) => !s.includes("*"), {
+    abort: true,
     error: (issue) => `${show(issue.input)} is a wildcard; allowed: exact origins such as https://krc.example.com`,
   })
   .refine(isOrigin, {
@@ -181,8 +195,13 @@ const KEY_SCHEMAS = {
   caddyImage: image,
   nodeImage: image,
   adminEmail: email,
-  protectData: z.preprocess(fromBooleanText, z.boolean({ error: explain("a boolean", "true, false") }).optional()),
+  protectData: flag,
   logLevel: oneOf(LOG_LEVELS, "a log level"),
+  hstsPreload: flag,
+  maxBodyBytes: integer(1, 1_073_741_824, "a body size", "a whole number of bytes from 1 to 1073741824 (1 GiB)"),
+  cloudflareProxied: flag,
+  cloudflareZoneSettings: flag,
+  caaIssuer: checkedString("a CAA issuer domain", "the CA's CAA identifier, such as letsencrypt.org", isHostname).optional(),
   ...(Object.fromEntries(SECRET_VERSION_KEYS.map((key) => [key, version])) as Record<SecretVersionKey, typeof version>),
 } satisfies Record<string, z.ZodType>;
 
@@ -192,7 +211,7 @@ type Parsed = { [K in ConfigKey]: z.output<(typeof KEY_SCHEMAS)[K]> };
 /** Every config key the program reads, in declaration order. */
 export const CONFIG_KEYS = Object.keys(KEY_SCHEMAS) as readonly ConfigKey[];
 
-const OPTIONAL_TEXT_KEYS: readonly ConfigKey[] = ["acmeEmail", "publicIpv4", "publicIpv6", "cloudflareZoneId"];
+const OPTIONAL_TEXT_KEYS: readonly ConfigKey[] = ["acmeEmail", "publicIpv4", "publicIpv6", "cloudflareZoneId", "caaIssuer"];
 
 /**
  * Validates raw config values (typed, or the strings Pulumi stores) for `stack`. Pure: throws a
@@ -224,22 +243,32 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>, stack: 
     }
   }
   const parsed = values as Parsed;
-  problems.push(...crossKeyProblems(parsed, (...keys) => keys.every((key) => !failed.has(key))));
+  problems.push(
+    ...crossKeyProblems(parsed, validOrigins(raw.corsOrigins), (...keys) => keys.every((key) => !failed.has(key))),
+  );
   if (problems.length > 0) throw new ConfigError(stack, problems);
 
   return Object.freeze({
     ...parsed,
     stack,
     corsOrigins: Object.freeze([...parsed.corsOrigins]),
-    protectData: parsed.protectData ?? parsed.environment === "prod",
   });
+}
+
+/** The entries of `corsOrigins` that are origins, with their index, even when others are not. */
+function validOrigins(raw: unknown): [number, string][] {
+  const list = fromJsonText(raw ?? CONFIG_DEFAULTS.corsOrigins);
+  if (!Array.isArray(list)) return [];
+  return list.flatMap((entry: unknown, i): [number, string][] =>
+    corsOrigin.safeParse(entry).success ? [[i, entry as string]] : [],
+  );
 }
 
 /**
  * Rules that relate keys to each other, and the stricter rules of prod. A rule runs only when
  * every key it reads parsed (`valid`), so one bad value is reported once.
  */
-function crossKeyProblems(c: Parsed, valid: (...keys: ConfigKey[]) => boolean): string[] {
+function crossKeyProblems(c: Parsed, origins: [number, string][], valid: (...keys: ConfigKey[]) => boolean): string[] {
   const problems: string[] = [];
   const prod = valid("environment") && c.environment === "prod";
   if (valid("apiHost", "kioskHost") && c.kioskHost === c.apiHost) {
@@ -255,7 +284,7 @@ function crossKeyProblems(c: Parsed, valid: (...keys: ConfigKey[]) => boolean): 
     problems.push("krc:publicIpv4: is required when krc:cloudflareZoneId is set; allowed: the server's public IPv4 address");
   }
   const seen = new Set<string>();
-  (valid("corsOrigins") ? c.corsOrigins : []).forEach((origin, i) => {
+  origins.forEach(([i, origin]) => {
     if (seen.has(origin)) {
       problems.push(`krc:corsOrigins[${i}]: ${show(origin)} is listed twice; allowed: each origin once`);
     }

@@ -12,6 +12,14 @@ export const POSTGRES_UID = 999;
 
 const DATA_DIR = "/var/lib/postgresql/data";
 
+/** Where the database container finds the files this component uploads. */
+export const DATABASE_FILES = Object.freeze({
+  passwordFile: secretPath("postgres_password"),
+  certFile: secretPath("server.crt"),
+  keyFile: secretPath("server.key"),
+  hbaFile: secretPath("pg_hba.conf"),
+});
+
 /** PEM material that turns TLS on (from `DatabaseTls`). */
 export interface DatabaseTlsFiles {
   readonly serverCertPem: pulumi.Input<string>;
@@ -28,11 +36,12 @@ export interface DatabaseArgs {
   readonly superuserPassword: pulumi.Input<string>;
   /** Protect the data volume from deletion and keep it when the stack is destroyed. */
   readonly protectData: boolean;
+  /** Turns TLS on: the certificate and key are uploaded and named to the server. */
   readonly tls?: DatabaseTlsFiles;
-  /** Extra server settings, passed as `-c key=value`. */
-  readonly settings?: Readonly<Record<string, string>>;
-  /** Extra files (for example pg_hba.conf) placed beside the secrets, readable by postgres only. */
-  readonly files?: readonly SecretFile[];
+  /** pg_hba.conf content; when given it replaces the one initdb wrote. */
+  readonly hbaConf?: pulumi.Input<string>;
+  /** Further server arguments in exec form (`-c`, `name=value` pairs), appended last. */
+  readonly serverArgs?: readonly string[];
 }
 
 /**
@@ -73,16 +82,15 @@ export class Database extends pulumi.ComponentResource {
       fixedName,
     );
 
-    const files: SecretFile[] = [{ name: "postgres_password", content: args.superuserPassword }, ...(args.files ?? [])];
-    const settings: Record<string, string> = { ...args.settings };
+    const files: SecretFile[] = [{ name: "postgres_password", content: args.superuserPassword }];
+    const settings: [string, string][] = [];
     if (args.tls) {
       files.push({ name: "server.crt", content: args.tls.serverCertPem }, { name: "server.key", content: args.tls.serverKeyPem });
-      Object.assign(settings, {
-        ssl: "on",
-        ssl_cert_file: secretPath("server.crt"),
-        ssl_key_file: secretPath("server.key"),
-        ssl_min_protocol_version: "TLSv1.2",
-      });
+      settings.push(["ssl", "on"], ["ssl_cert_file", DATABASE_FILES.certFile], ["ssl_key_file", DATABASE_FILES.keyFile]);
+    }
+    if (args.hbaConf !== undefined) {
+      files.push({ name: "pg_hba.conf", content: args.hbaConf });
+      settings.push(["hba_file", DATABASE_FILES.hbaFile]);
     }
     this.tlsEnabled = args.tls !== undefined;
 
@@ -119,9 +127,13 @@ export class Database extends pulumi.ComponentResource {
           // Fast shutdown (the image's SIGINT) checkpoints; a kill would force crash recovery.
           stopGraceSeconds: 60,
         }),
-        command: ["postgres", ...Object.keys(settings).sort().flatMap((key) => ["-c", `${key}=${settings[key]}`])],
+        command: [
+          "postgres",
+          ...settings.flatMap(([key, value]) => ["-c", `${key}=${value}`]),
+          ...(args.serverArgs ?? []),
+        ],
         envs: [
-          `POSTGRES_PASSWORD_FILE=${secretPath("postgres_password")}`,
+          `POSTGRES_PASSWORD_FILE=${DATABASE_FILES.passwordFile}`,
           // Password authentication from the first start: no trust entry for the socket either.
           "POSTGRES_INITDB_ARGS=--auth-local=scram-sha-256 --auth-host=scram-sha-256",
         ],

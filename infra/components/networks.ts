@@ -18,6 +18,13 @@ export class Networks extends pulumi.ComponentResource {
   public readonly internalName: pulumi.Output<string>;
   /** Name of the external network (`krc-<stack>-external`). */
   public readonly externalName: pulumi.Output<string>;
+  /** Subnet Docker assigned to the internal network (CIDR), for pg_hba.conf. */
+  public readonly internalSubnet: pulumi.Output<string>;
+  /**
+   * The Docker host's address on the internal network: where the host's own connections (the
+   * Postgres provider's) come from.
+   */
+  public readonly internalGateway: pulumi.Output<string>;
 
   constructor(name: string, args: NetworksArgs, opts?: pulumi.ComponentResourceOptions) {
     super(NETWORKS_TYPE, name, {}, opts);
@@ -39,6 +46,19 @@ export class Networks extends pulumi.ComponentResource {
 
     this.internalName = internal.name;
     this.externalName = external.name;
-    this.registerOutputs({ internalName: this.internalName, externalName: this.externalName });
+    const ipam = (field: "subnet" | "gateway") =>
+      internal.ipamConfigs.apply((configs) => {
+        const value = configs.find((c) => c[field] !== undefined && c[field] !== "" && !c[field].includes(":"))?.[field];
+        if (value === undefined) throw new Error(`Networks ${name}: the internal network has no IPv4 ${field}`);
+        return value;
+      });
+    this.internalSubnet = ipam("subnet");
+    this.internalGateway = ipam("gateway");
+    this.registerOutputs({
+      internalName: this.internalName,
+      externalName: this.externalName,
+      internalSubnet: this.internalSubnet,
+      internalGateway: this.internalGateway,
+    });
   }
 }
