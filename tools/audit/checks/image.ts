@@ -2,6 +2,8 @@ import { isPinnedByDigest, profileOf, secretEnvFindings } from "../../../policy/
 import type { Check } from "../types";
 import { excepted, fail, list, pass } from "./util";
 
+const IMAGE_ID = /^sha256:[0-9a-f]{64}$/;
+
 /** Image build and content (CIS 4.6, 4.10) and krc's image and environment rules. */
 export const IMAGE_CHECKS: readonly Check[] = [
   {
@@ -38,7 +40,8 @@ export const IMAGE_CHECKS: readonly Check[] = [
     title: "Images pinned by digest in prod",
     run(s, input) {
       const ref = s.container.Config.Image;
-      if (isPinnedByDigest(ref)) return pass(`pinned: ${ref}`);
+      // An image id (the content hash of the image config) is as immutable as a digest.
+      if (isPinnedByDigest(ref) || IMAGE_ID.test(ref)) return pass(`pinned: ${ref}`);
       return input.environment === "prod" ? fail(`not pinned by digest: ${ref}`) : pass(`dev stack, digest not required: ${ref}`);
     },
   },
