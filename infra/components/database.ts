@@ -17,6 +17,7 @@ export const DATABASE_FILES = Object.freeze({
   passwordFile: secretPath("postgres_password"),
   certFile: secretPath("server.crt"),
   keyFile: secretPath("server.key"),
+  caFile: secretPath("ca.crt"),
   hbaFile: secretPath("pg_hba.conf"),
 });
 
@@ -36,7 +37,7 @@ export interface DatabaseArgs {
   readonly superuserPassword: pulumi.Input<string>;
   /** Protect the data volume from deletion and keep it when the stack is destroyed. */
   readonly protectData: boolean;
-  /** Turns TLS on: the certificate and key are uploaded and named to the server. */
+  /** Turns TLS on: the certificate, key and CA are uploaded and named to the server. */
   readonly tls?: DatabaseTlsFiles;
   /** pg_hba.conf content; when given it replaces the one initdb wrote. */
   readonly hbaConf?: pulumi.Input<string>;
@@ -85,8 +86,18 @@ export class Database extends pulumi.ComponentResource {
     const files: SecretFile[] = [{ name: "postgres_password", content: args.superuserPassword }];
     const settings: [string, string][] = [];
     if (args.tls) {
-      files.push({ name: "server.crt", content: args.tls.serverCertPem }, { name: "server.key", content: args.tls.serverKeyPem });
-      settings.push(["ssl", "on"], ["ssl_cert_file", DATABASE_FILES.certFile], ["ssl_key_file", DATABASE_FILES.keyFile]);
+      files.push(
+        { name: "server.crt", content: args.tls.serverCertPem },
+        { name: "server.key", content: args.tls.serverKeyPem },
+        { name: "ca.crt", content: args.tls.caCertPem },
+      );
+      // ssl_ca_file: client certificates (pg_hba clientcert) are verified against the stack's CA.
+      settings.push(
+        ["ssl", "on"],
+        ["ssl_cert_file", DATABASE_FILES.certFile],
+        ["ssl_key_file", DATABASE_FILES.keyFile],
+        ["ssl_ca_file", DATABASE_FILES.caFile],
+      );
     }
     if (args.hbaConf !== undefined) {
       files.push({ name: "pg_hba.conf", content: args.hbaConf });
