@@ -1,0 +1,241 @@
+/**
+ * The edge, checked from outside on the deployed stack: TLS versions and suites, the redirect,
+ * the security headers on API and Caddy responses, refusal of unknown names, the body limit, the
+ * access log filters and the loopback-only health listener. Deploys nothing: it uses the stack that
+ * `npm run live:up` (the live harness) wrote to `.live/stack.json`, or the file named by
+ * KRC_STACK_JSON. Traffic goes only to 127.0.0.1 and the stack's own proxy container.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import * as http from "node:http";
+import * as https from "node:https";
+import { join } from "node:path";
+import * as tls from "node:tls";
+import { beforeAll, describe, expect, it } from "vitest";
+import { CADDY_HEALTH_URL, MOZILLA_INTERMEDIATE_CIPHERS, REMOVED_RESPONSE_HEADERS, securityHeaders } from "../../infra/caddyfile";
+
+interface Edge {
+  apiHost: string;
+  kioskHost: string;
+  httpsPort: number;
+  httpPort: number;
+  httpsBase: string;
+  ca: Buffer;
+  proxyContainer: string;
+}
+
+const STACK_JSON = process.env.KRC_STACK_JSON ?? join(__dirname, "..", "..", ".live", "stack.json");
+
+function loadEdge(): Edge {
+  if (!existsSync(STACK_JSON)) {
+    throw new Error(`${STACK_JSON} does not exist: deploy the local stack first with \`npm run live:up\``);
+  }
+  const stack = JSON.parse(readFileSync(STACK_JSON, "utf8")) as {
+    url: string;
+    httpUrl: string;
+    kioskUrl: string;
+    caCert: string;
+    containers: string[];
+  };
+  const api = new URL(stack.url);
+  const proxyContainer = stack.containers.find((name) => name.endsWith("-proxy"));
+  if (proxyContainer === undefined) throw new Error(`${STACK_JSON} lists no "-proxy" container`);
+  return {
+    apiHost: api.hostname,
+    kioskHost: new URL(stack.kioskUrl).hostname,
+    httpsPort: Number(api.port || 443),
+    httpPort: Number(new URL(stack.httpUrl).port || 80),
+    httpsBase: api.origin,
+    ca: readFileSync(stack.caCert),
+    proxyContainer,
+  };
+}
+
+interface Reply {
+  status: number;
+  rawHeaders: string[];
+  body: string;
+}
+
+/** One HTTPS request to 127.0.0.1 with the given SNI and Host, trusting only the stack's CA. */
+function request(edge: Edge, opts: { sni?: string; host?: string; path: string; method?: string; headers?: Record<string, string> }): Promise<Reply> {
+  const sni = opts.sni ?? edge.apiHost;
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: "127.0.0.1",
+        port: edge.httpsPort,
+        servername: sni,
+        ca: edge.ca,
+        method: opts.method ?? "GET",
+        path: opts.path,
+        agent: false,
+        headers: { host: `${opts.host ?? sni}:${edge.httpsPort}`, ...opts.headers },
+      },
+      (res) => collect(res, resolve, reject),
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function plainRequest(edge: Edge, host: string, path: string): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port: edge.httpPort, path, agent: false, headers: { host: `${host}:${edge.httpPort}` } },
+      (res) => collect(res, resolve, reject),
+    );
+    req.on("error", reject);
+    req.end();
+  });
+}
+
+function collect(res: http.IncomingMessage, resolve: (r: Reply) => void, reject: (e: Error) => void): void {
+  let body = "";
+  res.setEncoding("utf8");
+  res.on("data", (chunk: string) => (body += chunk));
+  res.on("end", () => resolve({ status: res.statusCode ?? 0, rawHeaders: res.rawHeaders, body }));
+  res.on("error", reject);
+}
+
+/** Every value sent for a header name (case-insensitive), in order. */
+function values(reply: Reply, name: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < reply.rawHeaders.length; i += 2) {
+    if (reply.rawHeaders[i]?.toLowerCase() === name.toLowerCase()) out.push(reply.rawHeaders[i + 1] ?? "");
+  }
+  return out;
+}
+
+type Handshake = { ok: true; protocol: string | null; cipher: string; authorized: boolean } | { ok: false; code: string };
+
+function handshake(edge: Edge, options: tls.ConnectionOptions): Promise<Handshake> {
+  return new Promise((resolve) => {
+    const socket = tls.connect({ host: "127.0.0.1", port: edge.httpsPort, servername: edge.apiHost, ca: edge.ca, ...options }, () => {
+      resolve({ ok: true, protocol: socket.getProtocol(), cipher: socket.getCipher().standardName, authorized: socket.authorized });
+      socket.end();
+    });
+    socket.on("error", (e: NodeJS.ErrnoException) => resolve({ ok: false, code: e.code ?? e.message }));
+  });
+}
+
+/** Headers every HTTPS answer must carry exactly once, HSTS checked separately (its preload is config). */
+const FIXED_HEADERS = Object.entries(securityHeaders({ hstsPreload: false })).filter(([name]) => name !== "Strict-Transport-Security");
+
+function expectSecurityHeaders(reply: Reply): void {
+  for (const [name, value] of FIXED_HEADERS) expect(values(reply, name), name).toEqual([value]);
+  const hsts = values(reply, "Strict-Transport-Security");
+  expect(hsts).toHaveLength(1);
+  const match = /^max-age=(\d+); includeSubDomains(; preload)?$/.exec(hsts[0] ?? "");
+  expect(match, `HSTS ${hsts[0]}`).not.toBeNull();
+  expect(Number(match?.[1])).toBeGreaterThanOrEqual(31_536_000);
+  for (const name of REMOVED_RESPONSE_HEADERS) expect(values(reply, name), name).toEqual([]);
+}
+
+describe("the edge of the deployed stack", () => {
+  let edge: Edge;
+  beforeAll(() => {
+    edge = loadEdge();
+  });
+
+  it.each(["TLSv1", "TLSv1.1"] as const)("refuses a %s handshake with a protocol-version alert", async (version) => {
+    // SECLEVEL=0 makes the client really offer the old version, so the refusal is the server's.
+    const result = await handshake(edge, { minVersion: version, maxVersion: version, ciphers: "DEFAULT@SECLEVEL=0" });
+    expect(result).toEqual({ ok: false, code: "ERR_SSL_TLSV1_ALERT_PROTOCOL_VERSION" });
+  });
+
+  it.each(["TLSv1.2", "TLSv1.3"] as const)("accepts a %s handshake verified against the stack's CA", async (version) => {
+    const result = await handshake(edge, { minVersion: version, maxVersion: version });
+    expect(result).toMatchObject({ ok: true, protocol: version, authorized: true });
+    if (version === "TLSv1.2" && result.ok) expect(MOZILLA_INTERMEDIATE_CIPHERS).toContain(result.cipher);
+  });
+
+  it("refuses TLS 1.2 CBC suites outside the intermediate profile", async () => {
+    const result = await handshake(edge, { maxVersion: "TLSv1.2", ciphers: "ECDHE-ECDSA-AES128-SHA:ECDHE-RSA-AES128-SHA:AES128-SHA" });
+    expect(result).toEqual({ ok: false, code: "ERR_SSL_SSLV3_ALERT_HANDSHAKE_FAILURE" });
+  });
+
+  it("refuses a handshake for a name it does not serve", async () => {
+    // Caddy has no certificate for the name and ends the handshake with an internal-error alert.
+    const result = await handshake(edge, { servername: "unknown.example.com" });
+    expect(result).toEqual({ ok: false, code: "ERR_SSL_TLSV1_ALERT_INTERNAL_ERROR" });
+  });
+
+  it("answers plain HTTP with a permanent redirect to the https URL, without HSTS", async () => {
+    for (const host of [edge.apiHost, edge.kioskHost]) {
+      const reply = await plainRequest(edge, host, "/healthz?probe=1");
+      expect(reply.status).toBe(308);
+      const port = edge.httpsPort === 443 ? "" : `:${edge.httpsPort}`;
+      expect(values(reply, "Location")).toEqual([`https://${host}${port}/healthz?probe=1`]);
+      expect(values(reply, "Strict-Transport-Security")).toEqual([]);
+    }
+  });
+
+  it("drops a plain HTTP request for an unknown Host without answering", async () => {
+    await expect(plainRequest(edge, "unknown.example.com", "/")).rejects.toThrow(/socket hang up|ECONNRESET/);
+  });
+
+  it("drops an HTTPS request whose Host is unknown without answering", async () => {
+    await expect(request(edge, { host: "unknown.example.com", path: "/healthz" })).rejects.toThrow(/socket hang up|ECONNRESET/);
+  });
+
+  it("sends each security header once and no Server header on an API success", async () => {
+    for (const sni of [edge.apiHost, edge.kioskHost]) {
+      const reply = await request(edge, { sni, path: "/healthz" });
+      expect(reply.status).toBe(200);
+      expectSecurityHeaders(reply);
+    }
+  });
+
+  it("sends each security header once on an API 404", async () => {
+    const reply = await request(edge, { path: `/no-such-route-${randomBytes(4).toString("hex")}` });
+    expect(reply.status).toBe(404);
+    expectSecurityHeaders(reply);
+  });
+
+  it("answers an oversize body with Caddy's own 413 carrying each security header once", async () => {
+    // The declared length alone triggers the limit, so nothing large is sent.
+    const reply = await request(edge, {
+      path: "/auth/login",
+      method: "POST",
+      headers: { "content-type": "application/json", "content-length": String(2 ** 30) },
+    });
+    expect(reply.status).toBe(413);
+    expect(JSON.parse(reply.body)).toEqual({ error: "Request Entity Too Large" });
+    expectSecurityHeaders(reply);
+  });
+
+  it("answers a Host that differs from the SNI with Caddy's own 421 carrying each security header once", async () => {
+    const reply = await request(edge, { sni: edge.apiHost, host: edge.kioskHost, path: "/healthz" });
+    expect(reply.status).toBe(421);
+    expectSecurityHeaders(reply);
+  });
+
+  it("logs requests as JSON without Authorization or Cookie values", async () => {
+    const marker = randomBytes(12).toString("hex");
+    await request(edge, {
+      path: `/no-such-route-${marker}`,
+      headers: { authorization: `Bearer auth-${marker}`, cookie: `krc=cookie-${marker}` },
+    });
+    // Caddy writes access logs to stdout and its own log to stderr; both must stay clean.
+    const result = spawnSync("docker", ["logs", "--since", "2m", edge.proxyContainer], { encoding: "utf8" });
+    expect(result.status).toBe(0);
+    const logs = `${result.stdout}${result.stderr}`;
+    const line = logs.split("\n").find((l) => l.includes(`/no-such-route-${marker}`));
+    expect(line, "access log line").toBeDefined();
+    const entry = JSON.parse(line ?? "{}") as { request?: { headers?: Record<string, unknown> } };
+    expect(entry.request?.headers).not.toHaveProperty("Authorization");
+    expect(entry.request?.headers).not.toHaveProperty("Cookie");
+    expect(logs).not.toContain(`auth-${marker}`);
+    expect(logs).not.toContain(`cookie-${marker}`);
+  });
+
+  it("serves its health endpoint on loopback inside the container and publishes only 80 and 443", () => {
+    execFileSync("docker", ["exec", edge.proxyContainer, "wget", "-q", "-O", "/dev/null", CADDY_HEALTH_URL], { stdio: "pipe" });
+    const ports = JSON.parse(
+      execFileSync("docker", ["inspect", "--format", "{{json .HostConfig.PortBindings}}", edge.proxyContainer], { encoding: "utf8" }),
+    ) as Record<string, unknown>;
+    expect(Object.keys(ports).sort()).toEqual(["443/tcp", "80/tcp"]);
+  });
+});
