@@ -11,7 +11,9 @@ function hasBody(headers: Record<string, string | string[] | undefined>): boolea
 
 /** 415 for any request that carries a body that is not declared as JSON. */
 export const requireJson: RequestHandler = (req, _res, next) => {
-  if (hasBody(req.headers) && !req.is("application/json")) {
+  const charset = /;\s*charset\s*=\s*"?([^";\s]+)/i.exec(req.headers["content-type"] ?? "")?.[1]?.toLowerCase();
+  // JSON is UTF-8 (RFC 8259); other charsets are refused rather than transcoded.
+  if (hasBody(req.headers) && (!req.is("application/json") || (charset !== undefined && charset !== "utf-8" && charset !== "utf8"))) {
     next(new HttpError(415, "unsupported_media_type", "Only application/json in UTF-8 is accepted"));
     return;
   }
