@@ -1,5 +1,5 @@
 /**
- * `npm run audit -- [--stack <name>] [--live] [--env dev|prod] [--json]`
+ * `npm run audit -- [--stack <name> | --live | --stack-json <file>] [--env dev|prod] [--json]`
  *
  * Inspects the stack's containers through the Docker Engine API (DOCKER_HOST or the local
  * socket) and prints containers × CIS Docker Benchmark checks. Exit status: 0 when nothing
@@ -12,7 +12,10 @@ import { hasFailures, runAudit } from "./audit";
 import { collectSubjects, engineSecurity } from "./docker";
 import { renderReport } from "./report";
 
-const USAGE = "usage: npm run audit -- [--stack <name>] [--live] [--env dev|prod] [--json]";
+const USAGE = "usage: npm run audit -- [--stack <name> | --live | --stack-json <file>] [--env dev|prod] [--json]";
+
+/** Written by `npm run live:up` (docs/architecture.md, "The live harness"). */
+const LIVE_STACK_JSON = ".live/stack.json";
 
 class UsageError extends Error {}
 
@@ -23,21 +26,21 @@ interface Options {
   readonly json: boolean;
 }
 
-/** Container names and stack recorded by `npm run live:up`. */
-function readLive(path: string): { stack: string; containers: string[] } {
-  let parsed: { containers?: unknown };
+/** Stack name and container names recorded in a stack.json. */
+function readStackJson(path: string): { stack: string; containers: string[] } {
+  let parsed: { stack?: unknown; containers?: unknown };
   try {
-    parsed = JSON.parse(readFileSync(path, "utf8")) as { containers?: unknown };
+    parsed = JSON.parse(readFileSync(path, "utf8")) as typeof parsed;
   } catch (err) {
-    throw new UsageError(`--live: cannot read ${path} (${(err as Error).message}); run npm run live:up first`);
+    throw new UsageError(`cannot read ${path} (${(err as Error).message}); deploy the local stack first with npm run live:up`);
   }
   const containers = parsed.containers;
   if (!Array.isArray(containers) || containers.length === 0 || !containers.every((c) => typeof c === "string")) {
-    throw new UsageError(`--live: ${path} has no "containers" list of names`);
+    throw new UsageError(`${path} has no "containers" list of names`);
   }
-  // Names are krc-<stack>-<service> (docs/architecture.md).
-  const stack = /^krc-(.+)-[a-z]+$/.exec(containers[0] as string)?.[1];
-  if (!stack) throw new UsageError(`--live: container name ${String(containers[0])} is not krc-<stack>-<service>`);
+  // Older files lack "stack"; names are krc-<stack>-<service> (docs/architecture.md).
+  const stack = typeof parsed.stack === "string" ? parsed.stack : /^krc-(.+)-[a-z]+$/.exec(containers[0] as string)?.[1];
+  if (!stack) throw new UsageError(`${path} names no stack and ${String(containers[0])} is not krc-<stack>-<service>`);
   return { stack, containers: containers as string[] };
 }
 
@@ -46,13 +49,21 @@ function parseOptions(argv: string[]): Options {
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { stack: { type: "string" }, live: { type: "boolean" }, env: { type: "string" }, json: { type: "boolean" } },
+      options: {
+        stack: { type: "string" },
+        live: { type: "boolean" },
+        "stack-json": { type: "string" },
+        env: { type: "string" },
+        json: { type: "boolean" },
+      },
     }));
   } catch (err) {
     throw new UsageError(`${(err as Error).message}\n${USAGE}`);
   }
-  if (values.live && values.stack) throw new UsageError(`--live and --stack are exclusive\n${USAGE}`);
-  const live = values.live ? readLive(".live/stack.json") : undefined;
+  const sources = [values.stack, values.live, values["stack-json"]].filter((v) => v !== undefined);
+  if (sources.length > 1) throw new UsageError(`--stack, --live and --stack-json are exclusive\n${USAGE}`);
+  const file = values["stack-json"] ?? (values.live ? LIVE_STACK_JSON : undefined);
+  const live = file === undefined ? undefined : readStackJson(file);
   const stack = live?.stack ?? values.stack ?? "dev";
   if (!/^[a-z0-9][a-z0-9-]*$/.test(stack)) throw new UsageError(`--stack: ${JSON.stringify(stack)} is not a stack name (lowercase letters, digits, -)`);
   const env = values.env ?? (stack === "prod" ? "prod" : "dev");
@@ -70,7 +81,7 @@ async function main(): Promise<number> {
   }
   const missing = options.expected.filter((name) => !subjects.some((s) => s.name === name));
   if (missing.length > 0) {
-    console.error(`audit: containers listed in .live/stack.json not found: ${missing.join(", ")}`);
+    console.error(`audit: containers listed in the stack.json not found: ${missing.join(", ")}`);
     return 2;
   }
   const results = runAudit({ stack: options.stack, environment: options.environment, engine, subjects });
