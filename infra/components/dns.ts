@@ -45,7 +45,7 @@ export class Dns extends pulumi.ComponentResource {
             content: record.content,
             proxied: record.proxied,
             data: record.data,
-            comment: `managed by Pulumi (${name})`,
+            comment: `managed by Pulumi (${pulumi.getProject()}/${pulumi.getStack()})`,
           },
           { parent: this },
         ),

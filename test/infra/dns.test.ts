@@ -152,7 +152,7 @@ describe("Dns component", () => {
       content: "2001:db8::10",
       ttl: 300,
       proxied: false,
-      comment: "managed by Pulumi (krc-prod-dns)",
+      comment: "managed by Pulumi (krc/prod)",
     });
     expect(records.find((r) => r.name === "krc-prod-dns-kiosk.bakersfieldesports.com-CAA-issue")?.inputs).toEqual({
       zoneId: ARGS.zoneId,
@@ -160,7 +160,7 @@ describe("Dns component", () => {
       type: "CAA",
       ttl: 3600,
       data: { flags: 0, tag: "issue", value: "letsencrypt.org" },
-      comment: "managed by Pulumi (krc-prod-dns)",
+      comment: "managed by Pulumi (krc/prod)",
     });
   });
 
