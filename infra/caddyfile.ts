@@ -144,7 +144,7 @@ export function renderCaddyfile(input: CaddyfileInput): string {
         ]),
       ]),
       // Caddy's own errors (502, 413, 421) get the same headers and a JSON body like the API's.
-      ...block("handle_errors", ["import security_headers", 'respond `{"error":"{err.status_text}"}`']),
+      ...block("handle_errors", ["import security_headers", 'respond `{"error":"{err.status_text}"}` {err.status_code}']),
     ]),
     // Plain HTTP only redirects, to the port clients actually use (the container's 443 may be
     // published elsewhere), and carries no HSTS. ACME HTTP-01 challenges are answered before this.
