@@ -3,10 +3,12 @@
  * materializers, the project's pg_hba and server settings, and the access plan applied through the
  * postgresql materializers, then checked by connecting as each role.
  */
+import { execFile } from "node:child_process";
 import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { Client, type ClientConfig } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { rotateSuperuserPasswordSql } from "../../infra/components/roles";
 import { planDatabaseAccess, planServerSettings, scramSha256Verifier } from "../../infra/grants";
 import { renderPgHba } from "../../infra/pg-hba";
 import type { MaterializeContext, Materializer, Props } from "../support/harness/types";
@@ -219,6 +221,26 @@ describe("postgresql emulation with the project's plan", () => {
   });
 });
 
+describe("superuser password rotation, step 2 (infra/components/roles.ts)", () => {
+  it("sets the superuser's password from a file over the peer-authenticated socket without logging it", async () => {
+    const dir = dirname(await dataDirectory());
+    const file = join(dir, "new_superuser_password");
+    const owner = statSync(dir);
+    const newPassword = "rotated-Super-2";
+    writeServerFile(file, newPassword, owner);
+    const sql = rotateSuperuserPasswordSql("postgres", file);
+    await psqlAsServerUser(dir, sql);
+    const { cert, key } = JSON.parse(String(providerConfig["clientcert"])) as { cert: string; key: string };
+    const superuser = (password: string) => ({ host: "localhost", port: pg.port, user: "postgres", password, database: "postgres", ssl: { ca, servername: "localhost", cert, key } });
+    await expect(query(superuser(pg.superuser.password), "SELECT 1")).rejects.toThrow(/password authentication failed/);
+    await expect(query(superuser(newPassword), "SELECT 1")).resolves.toHaveLength(1);
+    expect(readFileSync(join(dir, "log"), "utf8")).not.toContain(newPassword);
+    // Put the old password back so the provider config and cleanup keep working.
+    writeServerFile(file, pg.superuser.password, owner);
+    await psqlAsServerUser(dir, sql);
+  });
+});
+
 describe("postgresql emulation's strictness", () => {
   it("refuses sslmode require without a CA file, which would be unverified TLS", async () => {
     const config = { ...providerConfig, sslmode: "require", clientcert: undefined, sslrootcert: undefined };
@@ -245,6 +267,14 @@ describe("postgresql emulation's strictness", () => {
     );
   });
 });
+
+/** psql as the OS user postgres over the server's Unix socket in `dir` (peer authentication), SQL on stdin. */
+async function psqlAsServerUser(dir: string, sql: string): Promise<void> {
+  const child = execFile("runuser", ["-u", "postgres", "--", "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", dir, "-p", String(pg.port), "-d", "postgres"]);
+  child.stdin?.end(sql);
+  const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+  if (code !== 0) throw new Error(`psql exited with ${String(code)}`);
+}
 
 /** The superuser over the provider's path: TLS, the CA, and the client certificate. */
 async function dataDirectory(): Promise<string> {
