@@ -183,6 +183,20 @@ describe.each([
     }
   });
 
+  it("proxies to the upstream without client-supplied forwarding headers and limits the body", () => {
+    const site = JSON.stringify(https?.routes?.[0]);
+    const proxy = findHandler(https?.routes?.[0], "reverse_proxy");
+    expect(proxy).toMatchObject({
+      upstreams: [{ dial: input.upstream }],
+      headers: { request: { delete: ["Forwarded", "X-Real-IP"] } },
+      transport: { protocol: "http", dial_timeout: 5e9, response_header_timeout: 30e9 },
+    });
+    expect(findHandler(https?.routes?.[0], "request_body")).toEqual({ handler: "request_body", max_size: input.maxBodyBytes });
+    expect(site).toContain(
+      `{"handle":[{"handler":"error","status_code":413}],"match":[{"expression":"{http.request.header.Content-Length} != \\"\\" && int({http.request.header.Content-Length}) > ${input.maxBodyBytes}"}]}`,
+    );
+  });
+
   it("redirects plain HTTP permanently to https without HSTS", () => {
     const http = servers.find((s) => s.listen.includes(":80"));
     const text80 = JSON.stringify(http);
@@ -229,16 +243,21 @@ function adapt(file: string): unknown {
 
 /** The first `headers` handler's response operations found in a route tree. */
 function findHeaders(node: unknown): unknown {
+  return (findHandler(node, "headers") as { response?: unknown } | undefined)?.response;
+}
+
+/** The first handler of the given kind found in a route tree (depth first). */
+function findHandler(node: unknown, kind: string): Record<string, unknown> | undefined {
   if (Array.isArray(node)) {
     for (const item of node) {
-      const found = findHeaders(item);
+      const found = findHandler(item, kind);
       if (found !== undefined) return found;
     }
   } else if (typeof node === "object" && node !== null) {
     const record = node as Record<string, unknown>;
-    if (record.handler === "headers") return record.response;
+    if (record.handler === kind) return record;
     for (const value of Object.values(record)) {
-      const found = findHeaders(value);
+      const found = findHandler(value, kind);
       if (found !== undefined) return found;
     }
   }
