@@ -27,9 +27,9 @@ export interface ApiDatabase {
   readonly port: number;
   readonly name: string;
   /** Role that owns the schema and runs the migrations. */
-  readonly ownerUser: string;
+  readonly ownerUser: pulumi.Input<string>;
   /** Runtime role of the API. */
-  readonly appUser: string;
+  readonly appUser: pulumi.Input<string>;
   /** CA that signed the server certificate; when given, clients verify the server (verify-full). */
   readonly caCertPem?: pulumi.Input<string>;
 }
@@ -114,11 +114,11 @@ export class Api extends pulumi.ComponentResource {
 
     const tls = args.database.caCertPem !== undefined;
     const caFile: SecretFile[] = tls ? [{ name: "db_ca.crt", content: args.database.caCertPem as pulumi.Input<string> }] : [];
-    const dbEnv = (user: string, passwordFile: string): pulumi.Input<string>[] => [
+    const dbEnv = (user: pulumi.Input<string>, passwordFile: string): pulumi.Input<string>[] => [
       pulumi.interpolate`DATABASE_HOST=${args.database.host}`,
       `DATABASE_PORT=${args.database.port}`,
       `DATABASE_NAME=${args.database.name}`,
-      `DATABASE_USER=${user}`,
+      pulumi.interpolate`DATABASE_USER=${user}`,
       `DATABASE_PASSWORD_FILE=${secretPath(passwordFile)}`,
       `DATABASE_SSLMODE=${tls ? "verify-full" : "disable"}`,
       ...(tls ? [`DATABASE_CA_FILE=${secretPath("db_ca.crt")}`] : []),
@@ -149,7 +149,7 @@ export class Api extends pulumi.ComponentResource {
         envs: [
           "NODE_ENV=production",
           ...dbEnv(args.database.ownerUser, "db_owner_password"),
-          `APP_ROLE=${args.database.appUser}`,
+          pulumi.interpolate`APP_ROLE=${args.database.appUser}`,
           `BOOTSTRAP_ADMIN_EMAIL=${args.adminEmail}`,
           `BOOTSTRAP_ADMIN_PASSWORD_FILE=${secretPath("admin_initial_password")}`,
           `LOG_LEVEL=${args.logLevel}`,

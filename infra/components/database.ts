@@ -41,7 +41,10 @@ export interface DatabaseArgs {
   readonly tls?: DatabaseTlsFiles;
   /** pg_hba.conf content; when given it replaces the one initdb wrote. */
   readonly hbaConf?: pulumi.Input<string>;
-  /** Further server arguments in exec form (`-c`, `name=value` pairs), appended last. */
+  /**
+   * Further server settings in exec form (`-c`, `name=value` pairs). A setting this component
+   * also derives (TLS files, hba_file) must agree with it or the component throws.
+   */
   readonly serverArgs?: readonly string[];
 }
 
@@ -138,11 +141,7 @@ export class Database extends pulumi.ComponentResource {
           // Fast shutdown (the image's SIGINT) checkpoints; a kill would force crash recovery.
           stopGraceSeconds: 60,
         }),
-        command: [
-          "postgres",
-          ...settings.flatMap(([key, value]) => ["-c", `${key}=${value}`]),
-          ...(args.serverArgs ?? []),
-        ],
+        command: ["postgres", ...mergeSettings(name, settings, args.serverArgs ?? [])],
         envs: [
           `POSTGRES_PASSWORD_FILE=${DATABASE_FILES.passwordFile}`,
           // Password authentication from the first start: no trust entry for the socket either.
@@ -177,4 +176,23 @@ export class Database extends pulumi.ComponentResource {
 
     this.registerOutputs({ containerName: this.containerName, internalIp: this.internalIp });
   }
+}
+
+/** One `-c name=value` per setting: the derived ones first, then the rest of `serverArgs` in order. */
+function mergeSettings(component: string, derived: [string, string][], serverArgs: readonly string[]): string[] {
+  const merged = new Map(derived);
+  for (let i = 0; i < serverArgs.length; i += 2) {
+    const flag = serverArgs[i];
+    const match = /^([a-z_.]+)=(.*)$/.exec(serverArgs[i + 1] ?? "");
+    if (flag !== "-c" || !match) {
+      throw new Error(`Database ${component}: serverArgs must be "-c", "name=value" pairs; got ${JSON.stringify(serverArgs.slice(i, i + 2))}`);
+    }
+    const [, key, value] = match as unknown as [string, string, string];
+    const existing = merged.get(key);
+    if (existing !== undefined && existing !== value) {
+      throw new Error(`Database ${component}: serverArgs sets ${key}=${value}, but the component derives ${key}=${existing}`);
+    }
+    merged.set(key, value);
+  }
+  return [...merged].flatMap(([key, value]) => ["-c", `${key}=${value}`]);
 }
