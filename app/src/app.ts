@@ -30,7 +30,7 @@ export function buildApp(deps: AppDeps): Express {
     const id = randomUUID();
     res.setHeader("X-Request-Id", id);
     res.on("finish", () => {
-      logger.info({ requestId: id, method: req.method, path: req.path, status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: req.ip }, "request");
+      logger.info({ requestId: id, method: req.method, path: req.originalUrl.split("?")[0], status: res.statusCode, ms: Number(process.hrtime.bigint() - started) / 1e6, ip: req.ip }, "request");
     });
     next();
   });

@@ -36,12 +36,12 @@ export function requireAuth(deps: AppDeps, rule: AccessRule): RequestHandler {
       claims = await verifyAccessToken(config.jwt, match[1]);
     } catch (error) {
       if (!(error instanceof TokenRejected)) throw error;
-      logger.warn({ reason: error.message, path: req.path, ip: req.ip }, "token rejected");
+      logger.warn({ reason: error.message, path: req.originalUrl.split("?")[0], ip: req.ip }, "token rejected");
       throw unauthorized("The token is invalid or expired");
     }
     const auth = await loadActiveSession(pool, claims.userId, claims.sessionId);
     if (!auth) {
-      logger.warn({ path: req.path, ip: req.ip, userId: claims.userId }, "token of a revoked session or disabled user");
+      logger.warn({ path: req.originalUrl.split("?")[0], ip: req.ip, userId: claims.userId }, "token of a revoked session or disabled user");
       throw unauthorized("The session has ended");
     }
     req.auth = auth;
@@ -51,7 +51,7 @@ export function requireAuth(deps: AppDeps, rule: AccessRule): RequestHandler {
         ...actorOf(req),
         action: "access.denied",
         outcome: "denied",
-        details: { method: req.method, path: req.path, role: auth.role, ...(pending ? { reason: "password_change_required" } : {}) },
+        details: { method: req.method, path: req.originalUrl.split("?")[0], role: auth.role, ...(pending ? { reason: "password_change_required" } : {}) },
       });
       throw pending
         ? new HttpError(403, "password_change_required", "The password must be changed before anything else")
