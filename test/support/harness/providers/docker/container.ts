@@ -202,7 +202,7 @@ function outputsFrom(inputs: Props, name: string, info: Dockerode.ContainerInspe
     name,
     restart: info.HostConfig.RestartPolicy?.Name ?? "no",
     logDriver: info.HostConfig.LogConfig?.Type ?? "json-file",
-    bridge: info.NetworkSettings.Bridge ?? "",
+    bridge: (info.NetworkSettings as { Bridge?: string }).Bridge ?? "",
     networkDatas: Object.entries(networks).map(([networkName, n]) => ({
       networkName,
       ipAddress: n.IPAddress,
@@ -219,18 +219,22 @@ function outputsFrom(inputs: Props, name: string, info: Dockerode.ContainerInspe
   return out;
 }
 
+/** The provider's delete: stop (with destroyGraceSeconds, or kill at once) unless attached, then force-remove. */
 async function remove(id: string, inputs: Props, force: boolean): Promise<void> {
   const c = docker.getContainer(id);
-  try {
-    const grace = num(inputs, "destroyGraceSeconds") ?? 0;
-    if (!force && !bool(inputs, "attach", false) && grace > 0) await c.stop({ t: grace }).catch((e: unknown) => {
-      // 304: already stopped.
-      if (!isNotFound(e) && (e as { statusCode?: number }).statusCode !== 304) throw e;
+  const ignorable = (e: unknown): boolean => {
+    const code = (e as { statusCode?: number }).statusCode;
+    // 404: already gone; 304: already stopped; 409: removal already in progress.
+    return isNotFound(e) || code === 304 || code === 409;
+  };
+  if (!force && !bool(inputs, "attach", false)) {
+    await c.stop({ t: num(inputs, "destroyGraceSeconds") ?? 0 }).catch((e: unknown) => {
+      if (!ignorable(e)) throw e;
     });
-    await c.remove({ v: bool(inputs, "removeVolumes", true), force: true });
-  } catch (e) {
-    if (!isNotFound(e) && (e as { statusCode?: number }).statusCode !== 409) throw e;
   }
+  await c.remove({ v: bool(inputs, "removeVolumes", true), force: true }).catch((e: unknown) => {
+    if (!ignorable(e)) throw e;
+  });
 }
 
 async function create(ctx: MaterializeContext, inputs: Props, redact: (s: string) => string): Promise<{ id: string; outputs: Props }> {
@@ -269,9 +273,14 @@ async function create(ctx: MaterializeContext, inputs: Props, redact: (s: string
       const mode = u.permissions !== undefined ? parseInt(u.permissions, 8) : u.executable ? 0o744 : 0o644;
       const archive = tarFile(u.file, body, mode, resolveId("user", u.owner), resolveId("group", u.group));
       try {
+        // Into "/" as the provider does: the engine checks that directory, not the file's, against a read-only root.
         await c.putArchive(archive, { path: "/" });
       } catch (e) {
-        throw new Error(`harness: ${TYPE} ${name}: unable to upload ${u.file}: ${(e as Error).message}`);
+        const msg = (e as Error).message;
+        const hint = msg.includes("read-only")
+          ? " (the docker provider copies uploads into \"/\", which the engine refuses for a container with readOnly: true even when the file's directory is a volume; see test/support/harness/README.md)"
+          : "";
+        throw new Error(`harness: ${TYPE} ${name}: unable to upload volume content ${u.file}: ${msg.trim()}${hint}`);
       }
     }
   } catch (e) {
@@ -284,24 +293,26 @@ async function create(ctx: MaterializeContext, inputs: Props, redact: (s: string
     } catch (e) {
       await fail(`unable to start container: ${(e as Error).message}`);
     }
+    // As the provider: the health wait comes right after start, before attaching.
+    if (bool(inputs, "wait", false)) {
+      try {
+        await waitHealthy(c, num(inputs, "waitTimeout") ?? 60);
+      } catch (e) {
+        await fail((e as Error).message);
+      }
+    }
   }
   let logs: string | undefined;
   if (bool(inputs, "attach", false)) {
     await c.wait({ condition: "not-running" });
     if (bool(inputs, "logs", false)) logs = demuxLogs((await c.logs({ stdout: true, stderr: true, follow: false })) as unknown as Buffer);
   }
-  let info = await c.inspect();
-  if (bool(inputs, "wait", false)) {
-    try {
-      info = await waitHealthy(c, num(inputs, "waitTimeout") ?? 60);
-    } catch (e) {
-      await fail((e as Error).message);
-    }
-  }
-  if (!info.State.Running && bool(inputs, "mustRun", true) && bool(inputs, "start", true)) {
+  const info = await c.inspect();
+  if (!info.State.Running && bool(inputs, "mustRun", true)) {
     await fail(`container is not running (exit code ${info.State.ExitCode}) and mustRun is true (the provider's default; a one-shot container needs mustRun: false)`);
   }
-  ctx.log(`container ${name} (${c.id.slice(0, 12)}) ${info.State.Running ? "running" : `exited ${info.State.ExitCode}`}`);
+  const state = info.State.Running ? "running" : bool(inputs, "start", true) ? `exited ${info.State.ExitCode}` : "created";
+  ctx.log(`container ${name} (${c.id.slice(0, 12)}) ${state}`);
   return { id: c.id, outputs: outputsFrom(inputs, name, info, logs) };
 }
 
@@ -349,8 +360,6 @@ export function containerMaterializer(redact: (s: string) => string): Materializ
       return outputsFrom(news, oldOutputs["name"] as string, info, oldOutputs["containerLogs"] as string | undefined);
     },
     async delete(_ctx, id, inputs) {
-      // With rm the engine removed the container when it stopped.
-      if (bool(inputs, "rm", false)) return;
       await remove(id, inputs, false);
     },
   };
