@@ -13,7 +13,7 @@ import { Engine } from "./engine";
 import { allMaterializers } from "./registry";
 import { runProgram } from "./runner";
 import { isSecretEnvelope, wrapSecret } from "./secrets";
-import { CA_FILE, writeStackJson } from "./stackJson";
+import { STACK_FILES, writeStackJson } from "./stackJson";
 import { defaultStatePath, StateStore } from "./state";
 import type { Props } from "./types";
 
@@ -73,7 +73,7 @@ function describe(outputs: Props): string[] {
 /** After a complete `down`: the state, its key, the copied CA and stack.json; the directory if empty. */
 function removeStackFiles(statePath: string, stackJson: string | undefined): void {
   const dir = dirname(statePath);
-  for (const f of [statePath, join(dir, "state.key"), join(dir, CA_FILE), ...(stackJson ? [stackJson] : [])]) rmSync(f, { force: true });
+  for (const f of [statePath, join(dir, "state.key"), ...STACK_FILES.map((n) => join(dir, n)), ...(stackJson ? [stackJson] : [])]) rmSync(f, { force: true });
   if (existsSync(dir) && readdirSync(dir).length === 0) rmdirSync(dir);
 }
 
@@ -100,7 +100,7 @@ async function main(): Promise<void> {
       engine.setStackOutputs(outputs);
       console.log("Outputs:");
       for (const line of describe(outputs)) console.log(line);
-      if (args.stackJson) await writeStackJson(resolve(projectDir, args.stackJson), dirname(statePath), engine, outputs);
+      if (args.stackJson) await writeStackJson(resolve(projectDir, args.stackJson), dirname(statePath), args.stack, outputs);
     } else {
       await engine.destroy();
     }
