@@ -94,6 +94,7 @@ build_base() {
   : >"$tmp/rootfs/etc/resolv.conf"
   : >"$tmp/rootfs/etc/hostname"
   tar --numeric-owner -C "$tmp/rootfs" -c . | docker import \
+    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
     --change 'CMD ["bash"]' \
     --change "LABEL krc.standin=true ${input_label}=${inputs} org.opencontainers.image.title=debian-${suite}-minbase" \
     - "$base_tag" >/dev/null
@@ -105,14 +106,18 @@ build_base() {
 
 # docker_build TAG CONTEXT INPUT_HASH [docker build args...]
 docker_build() {
-  local tag="$1" context="$2" inputs="$3" old started
+  local tag="$1" context="$2" inputs="$3" old started output
   shift 3
   started=$SECONDS
   old="$(image_id "$tag")"
   log "building $tag"
   # Host networking: the build's apt-get reaches the Debian archive the same way the host does.
-  docker build --network host --quiet --tag "$tag" \
-    "${common_labels[@]}" --label "${input_label}=${inputs}" "$@" "$context" >/dev/null
+  # The build's own output only matters when it fails.
+  if ! output="$(docker build --network host --tag "$tag" \
+    "${common_labels[@]}" --label "${input_label}=${inputs}" "$@" "$context" 2>&1)"; then
+    printf '%s\n' "$output" | tail -n 60 >&2
+    die "docker build of $tag failed"
+  fi
   drop_if_dangling "$old"
   log "built $tag in $((SECONDS - started)) s"
 }
