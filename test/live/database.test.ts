@@ -3,7 +3,8 @@
  * KRC_STACK_JSON): every privilege is tried by acting as the role, over TLS verified against the
  * stack's database CA, from the Docker host (inside the internal network's subnet). Superuser work
  * (a fresh role, the settings) goes through the database container's own socket, as an operator's
- * `docker exec` would. The rotation checks redeploy the stack with the harness's command line.
+ * `docker exec` would. The rotation checks redeploy with `npm run live:up -- --set ...` and put the
+ * stack's own config back afterwards.
  */
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
@@ -29,8 +30,6 @@ interface Stack {
   caCert: string;
   containers: string[];
   postgres: { host: string; port: number; database: string; caCert?: string; roles: Record<string, Role> };
-  /** The harness command-line arguments `live:up` deployed with, to redeploy identically. */
-  deployArgs?: string[];
 }
 
 function loadStack(): Stack {
@@ -88,11 +87,11 @@ async function superuserSql(sql: string, database = "postgres"): Promise<string>
   });
 }
 
-/** Redeploys the stack the way `live:up` did, plus `extra` --set overrides; reloads stack.json. */
+/** Redeploys the stack with `npm run live:up` plus `extra` --set overrides; reloads stack.json. */
 async function redeploy(extra: string[]): Promise<string> {
-  if (!stack.deployArgs) throw new Error(`${STACK_JSON} has no deployArgs: the harness must record how live:up deployed so tests can redeploy`);
+  if (process.env["KRC_STACK_JSON"] !== undefined) throw new Error("the rotation checks redeploy with `npm run live:up`, which writes .live/stack.json, not KRC_STACK_JSON");
   const sets = extra.flatMap((kv) => ["--set", kv]);
-  const { stdout } = await run("npx", ["tsx", "test/support/harness/cli.ts", ...stack.deployArgs, ...sets], { cwd: ROOT, maxBuffer: 64 * 2 ** 20, timeout: 900_000 });
+  const { stdout } = await run("npm", ["run", "--silent", "live:up", "--", ...sets], { cwd: ROOT, maxBuffer: 64 * 2 ** 20, timeout: 900_000 });
   stack = loadStack();
   return stdout;
 }
