@@ -22,8 +22,6 @@ interface RegisterRequest {
   getDeletedwith(): string;
   getAdditionalsecretoutputsList(): string[];
   getImportid(): string;
-  getAliasesList(): unknown[];
-  getAliasspecs(): boolean;
   getReplaceWithList?(): string[];
   getReplacementTrigger?(): unknown;
   getHooks?(): unknown;
@@ -34,7 +32,8 @@ interface RegisterRequest {
 /** Reads the registration details from the request. */
 export function readRegistration(req: RegisterRequest): Registration {
   const unsupported: string[] = [];
-  if (req.getAliasesList().length > 0) unsupported.push("aliases");
+  // Aliases only carry state over from an old URN; this state never holds the SDKs' legacy type
+  // names (for example docker.Image's), so they are accepted and not applied.
   if ((req.getReplaceWithList?.() ?? []).length > 0) unsupported.push("replaceWith");
   if (req.getReplacementTrigger?.()) unsupported.push("replacementTrigger");
   if (req.getHooks?.()) unsupported.push("hooks");

@@ -78,7 +78,10 @@ export async function runProgram(opts: RunOptions): Promise<Props> {
       return "done";
     };
     await Promise.race([collect(), stuck]);
-    const errors = [...monitor.errors.map((e) => e.message), ...failures, ...stray.filter((e) => !monitor.errors.includes(e as Error)).map((e) => (e instanceof Error ? e.message : String(e)))];
+    // Registration errors are the causes; outputs and stray rejections that merely repeat them are dropped.
+    const causes = monitor.errors.map((e) => e.message);
+    const echoes = [...failures, ...stray.map((e) => (e instanceof Error ? e.message : String(e)))];
+    const errors = [...causes, ...echoes.filter((m) => !causes.some((c) => m.includes(c)))];
     if (errors.length > 0) throw new Error([...new Set(errors)].map((m) => opts.engine.redactor.redact(m)).join("\n"));
     return outputs;
   } finally {

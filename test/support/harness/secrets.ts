@@ -55,8 +55,9 @@ export function unwrapDeep(v: unknown, found: Set<string> = new Set()): unknown 
 
 function collectStrings(v: unknown, found: Set<string>): void {
   if (typeof v === "string") {
-    // Very short strings ("1", "a") would redact ordinary text; real secrets are long.
-    if (v.length >= 6) found.add(v);
+    // Very short strings ("1", "a") would redact ordinary text, and file paths inside a secret
+    // object (an upload's `file`) are not secret; generated secrets are long and never look like paths.
+    if (v.length >= 6 && !/^\/[A-Za-z0-9._/-]*$/.test(v)) found.add(v);
   } else if (Array.isArray(v)) v.forEach((x) => collectStrings(x, found));
   else if (typeof v === "object" && v !== null) Object.values(v).forEach((x) => collectStrings(x, found));
 }
