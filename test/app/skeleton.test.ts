@@ -77,6 +77,44 @@ describe("login and clients", () => {
     expect(reply.body.error.details[0]).toMatchObject({ field: "body.phone", rule: "custom", message: "must be a 10-digit US number; spaces, dashes, parentheses and a leading +1 are allowed" });
   });
 
+  it("stores script and SQL payloads as plain data and returns them as JSON that no browser runs", async () => {
+    const staff = await api.loginAs("staff");
+    const name = `<script>alert("x")</script>'); DROP TABLE clients;--`;
+    const created = await api.call("/clients", { token: staff.token, json: { name, phone: "6615550160" } });
+    expect(created.status).toBe(201);
+    const read = await api.call(`/clients/${created.body.id}`, { token: staff.token });
+    expect(read.body.name).toBe(name);
+    expect(read.headers["content-type"]).toBe("application/json; charset=utf-8");
+    expect(read.headers["content-security-policy"]).toContain("default-src 'none'");
+    expect(read.headers["x-content-type-options"]).toBe("nosniff");
+    const { rows } = await api.ownerPool.query("SELECT count(*)::int AS n FROM clients");
+    expect(rows[0].n).toBeGreaterThan(0);
+  });
+
+  it("pages and searches clients by name, email and phone digits", async () => {
+    const staff = await api.loginAs("staff");
+    for (const [i, name] of ["Page One", "Page Two", "Page Three"].entries()) {
+      await api.call("/clients", { token: staff.token, json: { name, phone: `661555030${i}`, email: `page${i}@paging.example` } });
+    }
+    const first = await api.call("/clients?q=page&pageSize=2&page=1", { token: staff.token });
+    expect(first.body).toMatchObject({ total: 3, page: 1, pageSize: 2 });
+    expect(first.body.items).toHaveLength(2);
+    const second = await api.call("/clients?q=page&pageSize=2&page=2", { token: staff.token });
+    expect(second.body.items).toHaveLength(1);
+    expect((await api.call("/clients?q=paging.example", { token: staff.token })).body.total).toBe(3);
+    expect((await api.call("/clients?q=555-0301", { token: staff.token })).body.total).toBe(1);
+  });
+
+  it("records a check-in by staff and lists it for the client", async () => {
+    const staff = await api.loginAs("staff");
+    const client = await api.call("/clients", { token: staff.token, json: { name: "Visitor", phone: "6615550170" } });
+    const checkin = await api.call("/checkins", { token: staff.token, json: { clientId: client.body.id } });
+    expect(checkin.status).toBe(201);
+    expect(checkin.body).toMatchObject({ clientId: client.body.id, source: "staff", recordedBy: staff.id });
+    const list = await api.call(`/clients/${client.body.id}/checkins`, { token: staff.token });
+    expect(list.body.total).toBe(1);
+  });
+
   it("answers 404 with a JSON error for an unknown route", async () => {
     const reply = await api.call("/nope");
     expect(reply.status).toBe(404);
