@@ -30,11 +30,11 @@ export const SERVICE_PROFILES: Readonly<Record<Service, ServiceProfile>> = Objec
   db: { capAdd: [], mayRunAsRoot: false, publishes: [], oneShot: false, networks: "internal" },
   migrate: { capAdd: [], mayRunAsRoot: false, publishes: [], oneShot: true, networks: "internal" },
   api: { capAdd: [], mayRunAsRoot: false, publishes: [], oneShot: false, networks: "both" },
-  // Caddy binds 80/443 in the container and serves HTTP/3 on 443/udp.
+  // Caddy binds 80/443 in the container; HTTP/3 is off (docs/edge.md), so no 443/udp.
   proxy: {
     capAdd: ["NET_BIND_SERVICE"],
     mayRunAsRoot: true,
-    publishes: ["80/tcp", "443/tcp", "443/udp"],
+    publishes: ["80/tcp", "443/tcp"],
     oneShot: false,
     networks: "external",
   },

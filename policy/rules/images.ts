@@ -24,9 +24,15 @@ export const prodImagesPinned: StackValidationPolicy = {
         if (/IMAGE$/.test(key) && !isPinnedByDigest(value)) report(`Image ${r.name} builds from ${key}=${value}, not pinned by @sha256 digest`, r.urn);
       }
     }
+    // Images the stack itself pulls (checked above) or builds (from a checked base image).
+    const stackImages = new Set([
+      ...ofType(args.resources, TYPES.remoteImage).map((r) => String(r.props["name"] ?? "")),
+      ...ofType(args.resources, TYPES.image).map((r) => String(r.props["imageName"] ?? "")),
+    ]);
     for (const c of ofType(args.resources, TYPES.container)) {
       const image = String(c.props["image"] ?? "");
-      const fromStack = (c.propertyDependencies["image"] ?? []).some((d) => d.type === TYPES.remoteImage || d.type === TYPES.image);
+      const fromStack =
+        stackImages.has(image) || (c.propertyDependencies["image"] ?? []).some((d) => d.type === TYPES.remoteImage || d.type === TYPES.image);
       if (!fromStack && !isPinnedByDigest(image) && !IMAGE_ID.test(image)) {
         report(`Container ${c.name} runs ${image}, neither pinned by digest nor an image of this stack`, c.urn);
       }

@@ -131,6 +131,12 @@ describe("krc-prod-images-pinned", () => {
     expect(await validateStack(prodImagesPinned, [c])).toEqual(["Container proxy runs caddy:2, neither pinned by digest nor an image of this stack"]);
   });
 
+  it("passes a container that runs the image the stack builds from a pinned base", async () => {
+    const [, built] = images(`postgres:17${DIGEST}`, `node:20${DIGEST}`);
+    const api = resource(TYPES.container, "api", containerProps("api", (p) => void (p.image = "krc-api:1234")), {}, "prod");
+    expect(await validateStack(prodImagesPinned, [built as ReturnType<typeof resource>, api])).toEqual([]);
+  });
+
   it("allows tags in dev", async () => {
     const dev = images("postgres:17", "node:20").map((r) => ({ ...r, urn: r.urn.replace(":prod::", ":dev::") }));
     expect(await validateStack(prodImagesPinned, dev)).toEqual([]);
