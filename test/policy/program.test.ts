@@ -18,6 +18,8 @@ vi.mock("../../app/build", () => ({
   bundleApi: () => Promise.resolve({ contextDir: "/tmp/krc-test-api-context", contentHash: "c".repeat(64) }),
 }));
 
+type Program = typeof import("../../infra/index");
+
 const ROOT = join(__dirname, "..", "..");
 
 /** The stack file's `krc:` config as Pulumi hands it to the program. */
@@ -34,7 +36,7 @@ async function register(stack: string): Promise<Recorded[]> {
   vi.resetModules();
   const mocks = await installMocks(stack);
   pulumi.runtime.setAllConfig(stackConfig(stack));
-  const program = (await import("../../infra/index")) as typeof import("../../infra/index");
+  const program = (await import("../../infra/index")) as Program;
   await Promise.all([valueOf(program.containers), valueOf(program.postgresCredentials), valueOf(program.dnsRecordIds)]);
   return mocks.resources.filter((r) => r.custom);
 }
