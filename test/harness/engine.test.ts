@@ -34,7 +34,7 @@ function recorder(log: string[]): Materializer {
 
 const noOptions: ResourceOptions = { protect: false, deleteBeforeReplace: false, retainOnDelete: false, ignoreChanges: [], replaceOnChanges: [], deletedWith: "", additionalSecretOutputs: [] };
 
-function reg(name: string, extra: Partial<Registration> & { options?: Partial<ResourceOptions> } = {}): Registration {
+function reg(name: string, extra: Partial<Omit<Registration, "options">> & { options?: Partial<ResourceOptions> } = {}): Registration {
   return { type: T, name, custom: true, parent: "", providerRef: "", dependencies: [], importId: "", unsupported: [], ...extra, options: { ...noOptions, ...extra.options } };
 }
 
