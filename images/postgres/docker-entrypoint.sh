@@ -138,7 +138,7 @@ run_sql() {
 	if [ -n "$POSTGRES_DB" ]; then
 		cmd+=(--dbname "$POSTGRES_DB")
 	fi
-	PGHOST= PGHOSTADDR= "${cmd[@]}" "$@"
+	PGHOST='' PGHOSTADDR='' "${cmd[@]}" "$@"
 }
 
 # The setup server listens on no TCP address, so nothing can connect before setup is done.
@@ -152,14 +152,15 @@ stop_setup_server() {
 	PGUSER="${PGUSER:-postgres}" pg_ctl -D "$PGDATA" -m fast -w stop
 }
 
+# Connects to the maintenance database "postgres", since POSTGRES_DB may not exist yet.
 create_database() {
-	local found
-	found="$(POSTGRES_DB= run_sql --dbname postgres --set db="$POSTGRES_DB" --tuples-only <<-'EOSQL'
+	local db="$POSTGRES_DB" found
+	found="$(POSTGRES_DB='' run_sql --dbname postgres --set db="$db" --tuples-only <<-'EOSQL'
 		SELECT 1 FROM pg_database WHERE datname = :'db' ;
 	EOSQL
 	)"
 	if [ -z "$found" ]; then
-		POSTGRES_DB= run_sql --dbname postgres --set db="$POSTGRES_DB" <<-'EOSQL'
+		POSTGRES_DB='' run_sql --dbname postgres --set db="$db" <<-'EOSQL'
 			CREATE DATABASE :"db" ;
 		EOSQL
 	fi
@@ -167,6 +168,7 @@ create_database() {
 
 run_init_files() {
 	# Scripts written for the official image call "${psql[@]}".
+	# shellcheck disable=SC2034 # used by the sourced init scripts
 	psql=(run_sql)
 	local f
 	for f; do
