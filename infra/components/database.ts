@@ -67,25 +67,6 @@ export class Database extends pulumi.ComponentResource {
   public readonly tlsEnabled: boolean;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(DATABASE_TYPE, name, {}, opts);
-    const prefix = namePrefix(args.stack);
-    const fixedName = { parent: this, deleteBeforeReplace: true };
-
-    const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
-
-    // The data outlives containers; in prod it can be neither deleted nor replaced by accident.
-    const data = new docker.Volume(
-      `${name}-data`,
-      { name: `${prefix}-db-data`, labels: dockerLabels(args.stack, "db") },
-      { ...fixedName, protect: args.protectData, retainOnDelete: args.protectData },
-    );
-    // Uploads cannot land on the read-only rootfs or a tmpfs, only on a mounted volume.
-    const secretsVolume = new docker.Volume(
-      `${name}-secrets`,
-      { name: `${prefix}-db-secrets`, labels: dockerLabels(args.stack, "db") },
-      fixedName,
-    );
-
     const files: SecretFile[] = [{ name: "postgres_password", content: args.superuserPassword }];
     const settings: [string, string][] = [];
     if (args.tls) {
@@ -106,6 +87,27 @@ export class Database extends pulumi.ComponentResource {
       files.push({ name: "pg_hba.conf", content: args.hbaConf });
       settings.push(["hba_file", DATABASE_FILES.hbaFile]);
     }
+    // Checked before anything is registered.
+    const command = ["postgres", ...mergeSettings(name, settings, args.serverArgs ?? [])];
+    super(DATABASE_TYPE, name, {}, opts);
+    const prefix = namePrefix(args.stack);
+    const fixedName = { parent: this, deleteBeforeReplace: true };
+
+    const image = new docker.RemoteImage(`${name}-image`, { name: args.image, keepLocally: true }, { parent: this });
+
+    // The data outlives containers; in prod it can be neither deleted nor replaced by accident.
+    const data = new docker.Volume(
+      `${name}-data`,
+      { name: `${prefix}-db-data`, labels: dockerLabels(args.stack, "db") },
+      { ...fixedName, protect: args.protectData, retainOnDelete: args.protectData },
+    );
+    // Uploads cannot land on the read-only rootfs or a tmpfs, only on a mounted volume.
+    const secretsVolume = new docker.Volume(
+      `${name}-secrets`,
+      { name: `${prefix}-db-secrets`, labels: dockerLabels(args.stack, "db") },
+      fixedName,
+    );
+
     this.tlsEnabled = args.tls !== undefined;
 
     this.container = new docker.Container(
@@ -141,7 +143,7 @@ export class Database extends pulumi.ComponentResource {
           // Fast shutdown (the image's SIGINT) checkpoints; a kill would force crash recovery.
           stopGraceSeconds: 60,
         }),
-        command: ["postgres", ...mergeSettings(name, settings, args.serverArgs ?? [])],
+        command,
         envs: [
           `POSTGRES_PASSWORD_FILE=${DATABASE_FILES.passwordFile}`,
           // Password authentication from the first start: no trust entry for the socket either.

@@ -56,13 +56,17 @@ export class Secrets extends pulumi.ComponentResource {
   public readonly values: Readonly<Record<SecretName, pulumi.Output<string>>>;
 
   constructor(name: string, args: SecretsArgs, opts?: pulumi.ComponentResourceOptions) {
-    super(SECRETS_TYPE, name, {}, opts);
-    const values: Partial<Record<SecretName, pulumi.Output<string>>> = {};
-    for (const [secret, encoding] of Object.entries(SECRET_FILES) as [SecretName, (typeof SECRET_FILES)[SecretName]][]) {
+    const entries = Object.entries(SECRET_FILES) as [SecretName, (typeof SECRET_FILES)[SecretName]][];
+    for (const [secret] of entries) {
       const version = args.versions[secret];
       if (!Number.isInteger(version) || version < 1) {
         throw new Error(`Secrets ${name}: version of ${secret} must be a positive integer, got ${String(version)}`);
       }
+    }
+    super(SECRETS_TYPE, name, {}, opts);
+    const values: Partial<Record<SecretName, pulumi.Output<string>>> = {};
+    for (const [secret, encoding] of entries) {
+      const version = args.versions[secret];
       const childName = `${name}-${secret.replace(/_/g, "-")}`;
       const keepers = { version: String(version) };
       if (encoding === "password") {

@@ -11,8 +11,10 @@ export interface Recorded {
   readonly type: string;
   readonly name: string;
   readonly custom: boolean;
-  /** Inputs with secrets unwrapped (the mock monitor deserializes them plainly). */
+  /** Inputs with secrets unwrapped. */
   readonly inputs: Record<string, unknown>;
+  /** Top-level input fields that arrived marked secret (wholly or in part). */
+  readonly secretFields: readonly string[];
 }
 
 /** A child resource's options, as a component's `transformations` see them. */
@@ -36,8 +38,10 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   constructor(private readonly options: MockOptions = {}) {}
 
   newResource(args: pulumi.runtime.MockResourceArgs): { id: string; state: Record<string, unknown> } {
-    const inputs = args.inputs as Record<string, unknown>;
-    this.resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs });
+    const raw = args.inputs as Record<string, unknown>;
+    const inputs = unwrapSecrets(raw) as Record<string, unknown>;
+    const secretFields = Object.keys(raw).filter((key) => containsSecret(raw[key]));
+    this.resources.push({ type: args.type, name: args.name, custom: args.custom ?? true, inputs, secretFields });
     return { id: `${args.name}-id`, state: { ...inputs, ...this.computed(args.type, args.name, inputs) } };
   }
 
@@ -96,6 +100,30 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
   }
 }
 
+/** Pulumi's marker for a serialized secret value (`{ [SECRET_SIG]: SECRET_VALUE, value }`). */
+const SECRET_SIG = "4dabf18193072939515e22adb298388d";
+const SECRET_VALUE = "1b47061264138c4ac30d75fd1eb44270";
+
+/** Replaces every secret envelope by its value, recursively. */
+export function unwrapSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(unwrapSecrets);
+  if (value !== null && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    if (record[SECRET_SIG] === SECRET_VALUE) return unwrapSecrets(record.value);
+    return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, unwrapSecrets(v)]));
+  }
+  return value;
+}
+
+function containsSecret(value: unknown): boolean {
+  if (Array.isArray(value)) return value.some(containsSecret);
+  if (value !== null && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    return record[SECRET_SIG] === SECRET_VALUE || Object.values(record).some(containsSecret);
+  }
+  return false;
+}
+
 /** Installs fresh recording mocks for `stack` and returns them. */
 export async function installMocks(stack: string, options?: MockOptions): Promise<RecordingMocks> {
   const mocks = new RecordingMocks(options);
@@ -103,9 +131,37 @@ export async function installMocks(stack: string, options?: MockOptions): Promis
   return mocks;
 }
 
-/** Resolves an Output's value (unknown values, which mocks never produce, reject). */
+/** Resolves an Output's value, or rejects with its error. */
 export function valueOf<T>(output: pulumi.Output<T>): Promise<T> {
-  return new Promise((resolve) => output.apply((value) => resolve(value)));
+  // Output's own promise: `apply` would never call back for a failed Output.
+  return (output as unknown as { promise(): Promise<T> }).promise();
+}
+
+/**
+ * Runs `body` and collects the unhandled rejections it causes until `settleMs` pass without a new
+ * one (or `maxMs` pass without any). A failed resource registration in a Pulumi program surfaces this way: the language host
+ * reports it and fails the deployment. The test runner's own handlers are restored afterwards.
+ */
+export async function collectUnhandledRejections(body: () => Promise<unknown>, settleMs = 500, maxMs = 10_000): Promise<unknown[]> {
+  const saved = process.listeners("unhandledRejection");
+  process.removeAllListeners("unhandledRejection");
+  const errors: unknown[] = [];
+  let last = Date.now();
+  process.on("unhandledRejection", (reason) => {
+    errors.push(reason);
+    last = Date.now();
+  });
+  try {
+    const started = Date.now();
+    await body().catch((error: unknown) => errors.push(error));
+    while ((errors.length === 0 || Date.now() - last < settleMs) && Date.now() - started < maxMs) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    return errors;
+  } finally {
+    process.removeAllListeners("unhandledRejection");
+    for (const listener of saved) process.on("unhandledRejection", listener);
+  }
 }
 
 /**
