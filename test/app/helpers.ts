@@ -146,6 +146,15 @@ export function strongPassword(): string {
 /** Starts PostgreSQL, migrates it as the owner, and serves the app on 127.0.0.1:0. */
 export async function startTestApi(extraEnv: Record<string, string> = {}): Promise<TestApi> {
   const pg = await startPostgres();
+  try {
+    return await serve(pg, extraEnv);
+  } catch (error) {
+    await pg.stop();
+    throw error;
+  }
+}
+
+async function serve(pg: TestPostgres, extraEnv: Record<string, string>): Promise<TestApi> {
   const ownerPool = new Pool({ host: pg.host, port: pg.port, database: pg.database, user: pg.owner.user, password: pg.owner.password, max: 3 });
   const logs: string[] = [];
   const sink = new Writable({

@@ -69,8 +69,13 @@ export function authRouter(deps: AppDeps): Router {
     const auth = req.auth;
     if (!auth) throw new Error("requireAuth did not set req.auth");
     const body = parseOrThrow(changePasswordBody, req.body, "body");
+    // The current password is guessable through a stolen token too: same per-account backoff as login.
+    const key = accountKey(config.secretKey, auth.email);
+    const wait = await lockedFor(pool, key);
+    if (wait > 0) throw new HttpError(429, "too_many_requests", "Too many failed attempts for this account; try again later", undefined, { "Retry-After": String(wait) });
     const user = await findUserById(pool, auth.userId);
     if (!user || !(await verifyPassword(user.passwordHash, body.currentPassword))) {
+      await recordFailure(pool, key);
       await recordAudit(pool, logger, { ...actorOf(req), action: "auth.password_change", outcome: "failure", targetType: "user", targetId: auth.userId, details: { reason: "wrong_current_password" } });
       throw new HttpError(403, "wrong_current_password", "The current password is wrong");
     }
