@@ -36,7 +36,7 @@ async function register(stack: string): Promise<Recorded[]> {
   vi.resetModules();
   const mocks = await installMocks(stack);
   pulumi.runtime.setAllConfig(stackConfig(stack));
-  const program = (await import("../../infra/index")) as Program;
+  const program = (await import("../../infra/index.js")) as Program;
   await Promise.all([valueOf(program.containers), valueOf(program.postgresCredentials), valueOf(program.dnsRecordIds)]);
   return mocks.resources.filter((r) => r.custom);
 }
