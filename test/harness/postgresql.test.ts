@@ -241,6 +241,30 @@ describe("superuser password rotation, step 2 (infra/components/roles.ts)", () =
   });
 });
 
+describe("postgresql emulation's updates and deletes", () => {
+  it("revokes then grants again when a Grant's privileges change", async () => {
+    const entry = created.find((c) => c.m === postgresqlGrant && c.id === "krc_readonly_krc_public_table");
+    if (!entry) throw new Error("readonly table grant not materialized");
+    const update = postgresqlGrant.update as NonNullable<Materializer["update"]>;
+    await update(context(), entry.id, entry.inputs, { ...entry.inputs, privileges: [] }, entry.outputs);
+    await expect(query(as("krc_readonly"), "SELECT count(*) FROM notes")).rejects.toThrow(/permission denied for table notes/);
+    await update(context(), entry.id, { ...entry.inputs, privileges: [] }, entry.inputs, entry.outputs);
+    await expect(query(as("krc_readonly"), "SELECT count(*) FROM notes")).resolves.toHaveLength(1);
+  });
+
+  it("removes every grant, default privilege, the database and the roles when deleted in reverse order", async () => {
+    await query(as("krc_owner"), "DROP TABLE notes");
+    for (const { m, id, inputs, outputs } of [...created].reverse()) await m.delete(context(), id, inputs, outputs);
+    created.length = 0;
+    const { cert, key } = JSON.parse(String(providerConfig["clientcert"])) as { cert: string; key: string };
+    const superuser = { host: "localhost", port: pg.port, user: "postgres", password: pg.superuser.password, database: "postgres", ssl: { ca, servername: "localhost", cert, key } };
+    expect(await query(superuser, "SELECT rolname FROM pg_roles WHERE rolname LIKE 'krc_%'")).toEqual([]);
+    expect(await query(superuser, "SELECT datname FROM pg_database WHERE datname = 'krc'")).toEqual([]);
+    // Deleting a Grant revokes (as the provider does): PUBLIC does not get its defaults back.
+    expect(await query(superuser, "SELECT count(*)::int AS n FROM pg_database, aclexplode(datacl) a WHERE datname = 'postgres' AND a.grantee = 0")).toEqual([{ n: 0 }]);
+  });
+});
+
 describe("postgresql emulation's strictness", () => {
   it("refuses sslmode require without a CA file, which would be unverified TLS", async () => {
     const config = { ...providerConfig, sslmode: "require", clientcert: undefined, sslrootcert: undefined };
