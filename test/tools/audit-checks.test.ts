@@ -55,6 +55,7 @@ const ROWS: Row[] = [
   { id: "5.6", when: "the host root is bound", subject: () => subject({ edit: (c) => void c.Mounts.push({ Type: "bind", Source: "/", Destination: "/host", Mode: "", RW: false, Propagation: "rprivate" }) }), status: "FAIL", detail: /binds \// },
   { id: "5.6", when: "only named volumes are mounted", subject: () => subject(), status: "PASS", detail: /no sensitive/ },
   { id: "5.7", when: "sshd runs", subject: () => subject({ processes: ["/usr/sbin/sshd -D", "node server.js"] }), status: "FAIL", detail: /sshd running/ },
+  { id: "5.7", when: "the processes cannot be listed", subject: () => subject({ processes: { error: "ps not found" } }), status: "FAIL", detail: /cannot list processes: ps not found/ },
   { id: "5.7", when: "the container is stopped", subject: () => subject({ processes: null }), status: "PASS", detail: /not running/ },
   { id: "5.8", when: "the proxy maps host port 443", subject: () => proxy(host((h) => void (h.PortBindings = { "443/tcp": [{ HostIp: "203.0.113.7", HostPort: "443" }] }))), status: "EXCEPTION", detail: /443/ },
   { id: "5.8", when: "the api maps host port 80", subject: () => subject({ edit: host((h) => void (h.PortBindings = { "8080/tcp": [{ HostIp: "127.0.0.1", HostPort: "80" }] })) }), status: "FAIL", detail: /80/ },

@@ -87,7 +87,7 @@ export function subject(options: {
   user?: string;
   networks?: NetworkInspectInfo[];
   edit?: (c: ContainerInspectInfo, i: ImageInspectInfo) => void;
-  processes?: string[] | null;
+  processes?: AuditSubject["processes"];
   currentImageId?: string;
 } = {}): AuditSubject {
   const service = options.service ?? "api";

@@ -23,11 +23,16 @@ export async function engineSecurity(docker: Docker): Promise<EngineSecurity> {
   return { apparmor: names.includes("apparmor"), selinux: names.includes("selinux") };
 }
 
-async function processesOf(docker: Docker, c: ContainerInspectInfo): Promise<string[] | null> {
+async function processesOf(docker: Docker, c: ContainerInspectInfo): Promise<AuditSubject["processes"]> {
   if (!c.State.Running) return null;
-  const top = (await docker.getContainer(c.Id).top()) as { Titles: string[]; Processes: string[][] };
-  const cmd = top.Titles.findIndex((t) => t === "CMD" || t === "COMMAND");
-  return top.Processes.map((p) => (cmd === -1 ? p.join(" ") : (p.slice(cmd).join(" "))));
+  try {
+    const top = (await docker.getContainer(c.Id).top()) as { Titles: string[]; Processes: string[][] };
+    const cmd = top.Titles.findIndex((t) => t === "CMD" || t === "COMMAND");
+    return top.Processes.map((p) => (cmd === -1 ? p.join(" ") : p.slice(cmd).join(" ")));
+  } catch (err) {
+    // The engine runs `ps` on the host for this; without it the check fails rather than guesses.
+    return { error: (err as Error).message };
+  }
 }
 
 async function subjectOf(docker: Docker, id: string): Promise<AuditSubject> {

@@ -30,8 +30,11 @@ export interface AuditSubject {
   readonly currentImageId: string | undefined;
   /** Inspect of every network the container is attached to, by network name. */
   readonly networks: Readonly<Record<string, NetworkInspectInfo>>;
-  /** Command lines of its processes (`docker top`), or null when it is not running. */
-  readonly processes: readonly string[] | null;
+  /**
+   * Command lines of its processes (`docker top`), null when it is not running, or the reason
+   * they could not be listed.
+   */
+  readonly processes: readonly string[] | null | { readonly error: string };
 }
 
 /** The whole stack as the checks see it. */

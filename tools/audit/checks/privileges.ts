@@ -58,6 +58,7 @@ export const PRIVILEGE_CHECKS: readonly Check[] = [
     title: "Ensure sshd is not run within containers",
     run(s) {
       if (s.processes === null) return pass("not running: no processes");
+      if ("error" in s.processes) return fail(`cannot list processes: ${s.processes.error}`);
       const sshd = s.processes.filter((cmd) => /(^|\/)sshd(\s|:|$)/.test(cmd));
       return sshd.length > 0 ? fail(`sshd running: ${sshd.join("; ")}`) : pass(`${s.processes.length} process(es), no sshd`);
     },
