@@ -9,7 +9,7 @@ export function toFieldIssues(error: z.ZodError, where: string): FieldIssue[] {
     return {
       field: [where, ...path].join("."),
       rule: issue.code,
-      message: keys.length > 1 ? `${issue.message}` : issue.message,
+      message: issue.message,
     };
   });
 }

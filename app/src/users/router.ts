@@ -1,4 +1,4 @@
-import { Router, type Request } from "express";
+import { Router, type Request, type Response } from "express";
 import { actorOf, recordAudit } from "../audit/service";
 import { requireAuth } from "../auth/middleware";
 import { hashPassword, passwordProblems } from "../auth/password";
@@ -74,7 +74,7 @@ export function usersRouter(deps: AppDeps): Router {
     res.json(user);
   });
 
-  const setDisabled = (disabled: boolean) => async (req: Request, res: import("express").Response) => {
+  const setDisabled = (disabled: boolean) => async (req: Request, res: Response) => {
     const { id } = parseOrThrow(idParams, req.params, "params");
     notSelf(req, id);
     const user = await inTransaction(pool, async (tx) => {
