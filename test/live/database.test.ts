@@ -1,44 +1,55 @@
 /**
- * Issue 5's live checks on the deployed stack (`.live/stack.json` from `npm run live:up`, or
- * KRC_STACK_JSON): every privilege is tried by acting as the role, over TLS verified against the
- * stack's database CA, from the Docker host (inside the internal network's subnet). Superuser work
- * (a fresh role, the settings) goes through the database container's own socket, as an operator's
- * `docker exec` would. The rotation checks redeploy with `npm run live:up -- --set ...` and put the
- * stack's own config back afterwards.
+ * Issue 5's live checks on a stack of its own (`dbtest`, deployed through the live harness with the
+ * stand-in images, torn down at the end): every privilege is tried by acting as the role, over TLS
+ * verified against the stack's database CA, from the Docker host (inside the internal network's
+ * subnet). Superuser work (a fresh role, the settings) goes through the database container's own
+ * socket, as an operator's `docker exec` would. The rotation checks redeploy with new versions.
  */
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync, rmSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { promisify } from "node:util";
 import { Client, type ClientConfig } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rotateSuperuserPasswordSql } from "../../infra/components/roles";
 import { DEFAULT_ACCESS_LIMITS } from "../../infra/grants";
+import { removeLeftovers, runHarness } from "../support/harness/run";
+import type { StackJson } from "../support/harness/stackJson";
 
-const ROOT = join(__dirname, "..", "..");
-const STACK_JSON = process.env["KRC_STACK_JSON"] ?? join(ROOT, ".live", "stack.json");
+const STACK = "dbtest";
+const ROOT = resolve(__dirname, "../..");
+const STATE_DIR = join(ROOT, ".live", STACK);
+const STACK_JSON = join(STATE_DIR, "stack.json");
+const HTTP_PORT = 28080;
+const HTTPS_PORT = 28443;
 const run = promisify(execFile);
 
-interface Role {
-  user: string;
-  password: string;
-}
+type Stack = StackJson;
+type Role = { user: string; password: string };
 
-interface Stack {
-  stack: string;
-  caCert: string;
-  containers: string[];
-  postgres: { host: string; port: number; database: string; caCert?: string; roles: Record<string, Role> };
+/** Deploys (or updates) the test stack: the dev config on its own ports, plus `key=value` overrides. */
+async function up(sets: readonly string[] = []): Promise<void> {
+  const config = [
+    "krc:postgresImage=krc-standin/postgres:15",
+    "krc:caddyImage=krc-standin/caddy:2",
+    "krc:nodeImage=krc-standin/node:20",
+    `krc:httpPort=${HTTP_PORT}`,
+    `krc:httpsPort=${HTTPS_PORT}`,
+    `krc:corsOrigins=["https://krc.localhost:${HTTPS_PORT}","https://kiosk.localhost:${HTTPS_PORT}"]`,
+    ...sets,
+  ];
+  const result = await runHarness(["up", "--stack", STACK, "--config", "Pulumi.dev.yaml", "--stack-json", STACK_JSON, ...config.flatMap((c) => ["--set", c])]);
+  if (result.code !== 0) throw new Error(`harness up ${STACK} failed:\n${result.stdout}\n${result.stderr}`);
+  stack = loadStack();
 }
 
 function loadStack(): Stack {
-  if (!existsSync(STACK_JSON)) throw new Error(`${STACK_JSON} not found: run \`npm run live:up\` first (or set KRC_STACK_JSON)`);
-  const stack = JSON.parse(readFileSync(STACK_JSON, "utf8")) as Stack;
+  const loaded = JSON.parse(readFileSync(STACK_JSON, "utf8")) as Stack;
   for (const key of ["owner", "app", "readonly", "superuser"]) {
-    if (!stack.postgres.roles[key]) throw new Error(`${STACK_JSON}: postgres.roles.${key} is missing (issue 5 adds readonly)`);
+    if (!loaded.postgres.roles[key]) throw new Error(`${STACK_JSON}: postgres.roles.${key} is missing`);
   }
-  return stack;
+  return loaded;
 }
 
 let stack: Stack;
@@ -87,27 +98,22 @@ async function superuserSql(sql: string, database = "postgres"): Promise<string>
   });
 }
 
-/** Redeploys the stack with `npm run live:up` plus `extra` --set overrides; reloads stack.json. */
-async function redeploy(extra: string[]): Promise<string> {
-  if (process.env["KRC_STACK_JSON"] !== undefined) throw new Error("the rotation checks redeploy with `npm run live:up`, which writes .live/stack.json, not KRC_STACK_JSON");
-  const sets = extra.flatMap((kv) => ["--set", kv]);
-  const { stdout } = await run("npm", ["run", "--silent", "live:up", "--", ...sets], { cwd: ROOT, maxBuffer: 64 * 2 ** 20, timeout: 900_000 });
-  stack = loadStack();
-  return stdout;
-}
-
 beforeAll(async () => {
-  stack = loadStack();
+  // Leftovers of an interrupted run: objects by label, and the state that describes them.
+  await removeLeftovers(STACK);
+  rmSync(STATE_DIR, { recursive: true, force: true });
+  await up();
   const found = stack.containers.find((name) => name.endsWith("-db"));
   if (!found) throw new Error(`${STACK_JSON}: no database container in containers`);
   dbContainer = found;
-  ca = stack.postgres.caCert !== undefined ? readFileSync(stack.postgres.caCert, "utf8") : (await run("docker", ["exec", dbContainer, "cat", "/run/secrets/ca.crt"])).stdout;
+  ca = readFileSync(stack.postgres.caCert, "utf8");
   // A table the owner creates after the deploy, as a later migration would.
   await query(as("owner"), `CREATE TABLE ${probe} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, body text NOT NULL)`);
 });
 
 afterAll(async () => {
-  if (stack && dbContainer) await query(as("owner"), `DROP TABLE IF EXISTS ${probe}`).catch(() => undefined);
+  await runHarness(["down", "--stack", STACK, "--stack-json", STACK_JSON]);
+  await removeLeftovers(STACK);
 });
 
 describe("acting as app", () => {
@@ -263,27 +269,13 @@ describe("the superuser's secret", () => {
 });
 
 describe("rotation", () => {
-  // Version overrides this block has deployed with, so each redeploy keeps the earlier ones.
+  // Version overrides deployed so far: each redeploy keeps the earlier ones (else they rotate back).
   const overrides = new Map<string, string>();
-  const deployWith = async (changes: Record<string, string | undefined>): Promise<void> => {
-    for (const [key, value] of Object.entries(changes)) {
-      if (value === undefined) overrides.delete(key);
-      else overrides.set(key, value);
-    }
-    await redeploy([...overrides].map(([key, value]) => `${key}=${value}`));
+  const deployWith = async (changes: Record<string, string>): Promise<void> => {
+    for (const [key, value] of Object.entries(changes)) overrides.set(key, value);
+    await up([...overrides].map(([key, value]) => `${key}=${value}`));
   };
   const fresh = (): string => String(Date.now());
-
-  afterAll(async () => {
-    // Back to the stack's own config, so later runs see no change. Each version change rotates
-    // again (a changed keeper draws a new value): superuser first and alone (steps 1 and 2), then
-    // the roles, through the provider with the superuser's current password.
-    if (overrides.has("krc:postgresSuperuserPasswordVersion")) {
-      await deployWith({ "krc:postgresSuperuserPasswordVersion": undefined });
-      await superuserSql(rotateSuperuserPasswordSql("postgres", "/run/secrets/postgres_password"));
-    }
-    if (overrides.size > 0) await deployWith(Object.fromEntries([...overrides.keys()].map((key) => [key, undefined])));
-  });
 
   it("rotates the app role's password: ALTER ROLE, new secret file, API restarted; the old password is refused", async () => {
     const old = stack.postgres.roles["app"] as Role;
