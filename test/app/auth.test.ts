@@ -161,6 +161,16 @@ describe("rate limiting", () => {
     expect(other.status).toBe(200);
   });
 
+  it("does not spend another address's budget when a client names that address in X-Forwarded-For", async () => {
+    const user = await api.createUser("staff");
+    // The attacker is 192.0.2.31 (what the proxy appends) and pretends to be 192.0.2.30.
+    for (let i = 0; i < 6; i++) {
+      await api.call("/auth/login", { json: { email: `x${i}@example.com`, password: "Wrong!Passw0rd-1" }, headers: { "x-forwarded-for": "192.0.2.30, 192.0.2.31" } });
+    }
+    const victim = await api.call("/auth/login", { json: { email: user.email, password: user.password }, headers: { "x-forwarded-for": "192.0.2.30" } });
+    expect(victim.status).toBe(200);
+  });
+
   it("backs an account off after repeated failures from different addresses, without hashing", async () => {
     const user = await api.createUser("staff");
     const statuses: number[] = [];

@@ -143,6 +143,21 @@ describe("headers", () => {
     expect(none.headers["access-control-allow-origin"]).toBeUndefined();
   });
 
+  it("answers a CORS preflight for an allowed origin and gives a disallowed one no CORS headers", async () => {
+    const preflight = (origin: string) =>
+      api.call("/clients", { method: "OPTIONS", headers: { origin, "access-control-request-method": "POST", "access-control-request-headers": "content-type,authorization" } });
+    const allowed = await preflight("https://kiosk.krc.localhost");
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers["access-control-allow-origin"]).toBe("https://kiosk.krc.localhost");
+    expect(allowed.headers["access-control-allow-methods"]).toBe("GET,POST,PATCH,DELETE");
+    expect(allowed.headers["access-control-allow-credentials"]).toBeUndefined();
+    const denied = await preflight("https://evil.example");
+    // Not an error: Express's own OPTIONS answer, without any CORS header for the browser to use.
+    expect(denied.status).toBe(200);
+    expect(denied.headers["access-control-allow-origin"]).toBeUndefined();
+    expect(denied.headers["access-control-allow-methods"]).toBeUndefined();
+  });
+
   it("rejects a host that is not listed without echoing it", async () => {
     const reply = await api.call("/healthz", { headers: { host: "evil.example" } });
     expect(reply.status).toBe(400);
