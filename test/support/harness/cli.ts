@@ -78,7 +78,13 @@ function removeStackFiles(statePath: string, stackJson: string | undefined): voi
 }
 
 async function main(): Promise<void> {
-  const args = parseArgs(process.argv.slice(2));
+  let args: CliArgs;
+  try {
+    args = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(e instanceof Error ? e.message : String(e));
+    process.exit(2);
+  }
   const started = Date.now();
   const projectDir = args.projectDir;
   const statePath = resolve(args.statePath ?? defaultStatePath(projectDir, args.stack));
@@ -121,8 +127,9 @@ async function main(): Promise<void> {
 }
 
 if (require.main === module) {
+  // Errors before the deployment starts (config, state file): nothing was touched.
   main().catch((e: unknown) => {
-    console.error(e instanceof Error ? e.message : String(e));
-    process.exit(2);
+    console.error(`harness: ${e instanceof Error ? e.message : String(e)}`);
+    process.exit(1);
   });
 }
