@@ -4,7 +4,7 @@
  */
 import type * as docker from "@pulumi/docker";
 import type * as pulumi from "@pulumi/pulumi";
-import { dockerLabels, type Service } from "./naming";
+import { dockerLabels, LABEL_FILES_REVISION, type Service } from "./naming";
 
 /** A capability added back after dropping ALL; `why` documents the need at the call site. */
 export interface CapabilityGrant {
@@ -52,6 +52,8 @@ export interface BaselineInput {
   readonly tmpfs?: Readonly<Record<string, TmpfsMount>>;
   /** Seconds the process gets to shut down cleanly before the container is removed. */
   readonly stopGraceSeconds?: number;
+  /** Revision of the files the container reads (FileVolume.revision): a new one replaces it. */
+  readonly filesRevision?: pulumi.Input<string>;
 }
 
 /** The fields of `docker.ContainerArgs` the baseline owns; components add networks, env, mounts. */
@@ -105,7 +107,10 @@ export function hardenedContainer(input: BaselineInput): BaselineArgs {
     restart: input.lifecycle.kind === "service" ? "unless-stopped" : "no",
     logDriver: "json-file",
     logOpts: { ...LOG_OPTS },
-    labels: dockerLabels(input.stack, input.service),
+    labels: [
+      ...dockerLabels(input.stack, input.service),
+      ...(input.filesRevision === undefined ? [] : [{ label: LABEL_FILES_REVISION, value: input.filesRevision }]),
+    ],
     tmpfs,
     destroyGraceSeconds: input.stopGraceSeconds ?? 10,
   };

@@ -10,6 +10,11 @@ export type Service = "db" | "migrate" | "api" | "proxy";
 export const LABEL_PROJECT = "krc.project";
 export const LABEL_STACK = "krc.stack";
 export const LABEL_SERVICE = "krc.service";
+/** On a never-started container that only receives uploads for a service (see SecretVolume). */
+export const LABEL_ROLE = "krc.role";
+export const ROLE_FILES_WRITER = "files-writer";
+/** On a service: the id of its files writer, so new files replace the service. */
+export const LABEL_FILES_REVISION = "krc.files-revision";
 
 /** The project name, also the value of `krc.project`. */
 export const PROJECT = "krc";

@@ -2,8 +2,8 @@ import { createHash } from "node:crypto";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { hardenedContainer } from "../baseline";
-import { API_PORT, dockerLabels, namePrefix, SECRETS_DIR, secretPath } from "../naming";
-import { secretUploads, type SecretFile } from "./secrets";
+import { API_PORT, namePrefix, SECRETS_DIR, secretPath, type Service } from "../naming";
+import { FileVolume, type VolumeFile } from "./file-volume";
 
 /** Type token of {@link Api}. */
 export const API_TYPE = "krc:api:Api";
@@ -113,7 +113,7 @@ export class Api extends pulumi.ComponentResource {
     this.imageName = image.imageName;
 
     const tls = args.database.caCertPem !== undefined;
-    const caFile: SecretFile[] = tls ? [{ name: "db_ca.crt", content: args.database.caCertPem as pulumi.Input<string> }] : [];
+    const caFile: VolumeFile[] = tls ? [{ name: "db_ca.crt", content: args.database.caCertPem as pulumi.Input<string> }] : [];
     const dbEnv = (user: pulumi.Input<string>, passwordFile: string): pulumi.Input<string>[] => [
       pulumi.interpolate`DATABASE_HOST=${args.database.host}`,
       `DATABASE_PORT=${args.database.port}`,
@@ -123,14 +123,29 @@ export class Api extends pulumi.ComponentResource {
       `DATABASE_SSLMODE=${tls ? "verify-full" : "disable"}`,
       ...(tls ? [`DATABASE_CA_FILE=${secretPath("db_ca.crt")}`] : []),
     ];
-    const secretsMount = (volume: docker.Volume) => [{ type: "volume", source: volume.name, target: SECRETS_DIR }];
+    const secretsFor = (service: Service, childName: string, files: VolumeFile[]) =>
+      new FileVolume(
+        childName,
+        {
+          stack: args.stack,
+          service,
+          volumeName: `${prefix}-${service}-secrets`,
+          target: SECRETS_DIR,
+          image: image.imageName,
+          files,
+          uid: NODE_UID,
+          gid: NODE_UID,
+          secret: true,
+        },
+        { parent: this },
+      );
 
     // Migrations: owner role, internal network only, no healthcheck (a job, not a service).
-    const migrateSecrets = new docker.Volume(
-      `${name}-migrate-secrets`,
-      { name: `${prefix}-migrate-secrets`, labels: dockerLabels(args.stack, "migrate") },
-      fixedName,
-    );
+    const migrateSecrets = secretsFor("migrate", `${name}-migrate-secrets`, [
+      { name: "db_owner_password", content: args.secrets.dbOwnerPassword },
+      { name: "admin_initial_password", content: args.secrets.adminInitialPassword },
+      ...caFile,
+    ]);
     const migrate = new docker.Container(
       `${name}-migrate`,
       {
@@ -144,6 +159,7 @@ export class Api extends pulumi.ComponentResource {
           cpuShares: 512,
           tmpfs: { "/tmp": { sizeMb: 16 } },
           lifecycle: { kind: "oneShot" },
+          filesRevision: migrateSecrets.revision,
         }),
         command: ["node", `${APP_DIR}/migrate.js`],
         envs: [
@@ -156,18 +172,9 @@ export class Api extends pulumi.ComponentResource {
         ],
         networkMode: args.internalNetwork,
         networksAdvanced: [{ name: args.internalNetwork }],
-        mounts: secretsMount(migrateSecrets),
-        uploads: secretUploads(
-          [
-            { name: "db_owner_password", content: args.secrets.dbOwnerPassword },
-            { name: "admin_initial_password", content: args.secrets.adminInitialPassword },
-            ...caFile,
-          ],
-          NODE_UID,
-          NODE_UID,
-        ),
+        mounts: [migrateSecrets.mount()],
       },
-      { ...fixedName, dependsOn: args.after ?? [], additionalSecretOutputs: ["uploads"] },
+      { ...fixedName, dependsOn: args.after ?? [] },
     );
     this.migrateContainerName = migrate.name;
 
@@ -179,11 +186,13 @@ export class Api extends pulumi.ComponentResource {
       return [migrate];
     });
 
-    const apiSecrets = new docker.Volume(
-      `${name}-secrets`,
-      { name: `${prefix}-api-secrets`, labels: dockerLabels(args.stack, "api") },
-      fixedName,
-    );
+    const apiSecrets = secretsFor("api", `${name}-secrets`, [
+      { name: "db_app_password", content: args.secrets.dbAppPassword },
+      { name: "jwt_signing_key", content: args.secrets.jwtSigningKey },
+      { name: "secret_key", content: args.secrets.secretKey },
+      { name: "zapier_hmac_secret", content: args.secrets.zapierHmacSecret },
+      ...caFile,
+    ]);
     this.container = new docker.Container(
       `${name}-container`,
       {
@@ -209,6 +218,7 @@ export class Api extends pulumi.ComponentResource {
           },
           // server.ts drains in-flight requests on SIGTERM.
           stopGraceSeconds: 15,
+          filesRevision: apiSecrets.revision,
         }),
         command: ["node", `${APP_DIR}/server.js`],
         envs: [
@@ -230,20 +240,9 @@ export class Api extends pulumi.ComponentResource {
         // Zapier); the internal one only reaches the database.
         networkMode: args.externalNetwork,
         networksAdvanced: [{ name: args.externalNetwork }, { name: args.internalNetwork }],
-        mounts: secretsMount(apiSecrets),
-        uploads: secretUploads(
-          [
-            { name: "db_app_password", content: args.secrets.dbAppPassword },
-            { name: "jwt_signing_key", content: args.secrets.jwtSigningKey },
-            { name: "secret_key", content: args.secrets.secretKey },
-            { name: "zapier_hmac_secret", content: args.secrets.zapierHmacSecret },
-            ...caFile,
-          ],
-          NODE_UID,
-          NODE_UID,
-        ),
+        mounts: [apiSecrets.mount()],
       },
-      { ...fixedName, dependsOn: migrated, additionalSecretOutputs: ["uploads"] },
+      { ...fixedName, dependsOn: migrated },
     );
     this.containerName = this.container.name;
 

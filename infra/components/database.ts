@@ -2,7 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { hardenedContainer } from "../baseline";
 import { dockerLabels, namePrefix, POSTGRES, SECRETS_DIR, secretPath } from "../naming";
-import { secretUploads, type SecretFile } from "./secrets";
+import { FileVolume, type VolumeFile } from "./file-volume";
 
 /** Type token of {@link Database}. */
 export const DATABASE_TYPE = "krc:database:Database";
@@ -67,7 +67,7 @@ export class Database extends pulumi.ComponentResource {
   public readonly tlsEnabled: boolean;
 
   constructor(name: string, args: DatabaseArgs, opts?: pulumi.ComponentResourceOptions) {
-    const files: SecretFile[] = [{ name: "postgres_password", content: args.superuserPassword }];
+    const files: VolumeFile[] = [{ name: "postgres_password", content: args.superuserPassword }];
     const settings: [string, string][] = [];
     if (args.tls) {
       files.push(
@@ -101,11 +101,20 @@ export class Database extends pulumi.ComponentResource {
       { name: `${prefix}-db-data`, labels: dockerLabels(args.stack, "db") },
       { ...fixedName, protect: args.protectData, retainOnDelete: args.protectData },
     );
-    // Uploads cannot land on the read-only rootfs or a tmpfs, only on a mounted volume.
-    const secretsVolume = new docker.Volume(
+    const secrets = new FileVolume(
       `${name}-secrets`,
-      { name: `${prefix}-db-secrets`, labels: dockerLabels(args.stack, "db") },
-      fixedName,
+      {
+        stack: args.stack,
+        service: "db",
+        volumeName: `${prefix}-db-secrets`,
+        target: SECRETS_DIR,
+        image: image.imageId,
+        files,
+        uid: POSTGRES_UID,
+        gid: POSTGRES_UID,
+        secret: true,
+      },
+      { parent: this },
     );
 
     this.tlsEnabled = args.tls !== undefined;
@@ -142,6 +151,7 @@ export class Database extends pulumi.ComponentResource {
           },
           // Fast shutdown (the image's SIGINT) checkpoints; a kill would force crash recovery.
           stopGraceSeconds: 60,
+          filesRevision: secrets.revision,
         }),
         command,
         envs: [
@@ -155,11 +165,10 @@ export class Database extends pulumi.ComponentResource {
         networksAdvanced: [{ name: args.internalNetwork }],
         mounts: [
           { type: "volume", source: data.name, target: DATA_DIR },
-          { type: "volume", source: secretsVolume.name, target: SECRETS_DIR },
+          secrets.mount(),
         ],
-        uploads: secretUploads(files, POSTGRES_UID, POSTGRES_UID),
       },
-      { ...fixedName, additionalSecretOutputs: ["uploads"] },
+      fixedName,
     );
 
     this.containerName = this.container.name;

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { hardenedContainer } from "../baseline";
 import { CADDY_HEALTH_URL, renderCaddyfile, type CaddyfileInput } from "../caddyfile";
 import { dockerLabels, namePrefix } from "../naming";
+import { FileVolume } from "./file-volume";
 
 /** Type token of {@link ReverseProxy}. */
 export const PROXY_TYPE = "krc:proxy:Proxy";
@@ -52,8 +53,23 @@ export class ReverseProxy extends pulumi.ComponentResource {
       );
     const data = volume("data");
     const config = volume("config");
-    // A volume, not the image's /etc/caddy: the rootfs is read-only and uploads need a volume.
-    const etc = volume("etc");
+    // The Caddyfile reaches a read-only rootfs through a volume (see FileVolume); Caddy runs as
+    // root, so root owns it.
+    const etc = new FileVolume(
+      `${name}-etc`,
+      {
+        stack: args.stack,
+        service: "proxy",
+        volumeName: `${prefix}-caddy-etc`,
+        target: CADDY_ETC,
+        image: image.imageId,
+        files: [{ name: "Caddyfile", content: this.caddyfile }],
+        uid: 0,
+        gid: 0,
+        secret: false,
+      },
+      { parent: this },
+    );
 
     const container = new docker.Container(
       `${name}-container`,
@@ -87,6 +103,7 @@ export class ReverseProxy extends pulumi.ComponentResource {
             waitTimeoutSeconds: 120,
           },
           stopGraceSeconds: 15,
+          filesRevision: etc.revision,
         }),
         command: ["caddy", "run", "--config", `${CADDY_ETC}/Caddyfile`, "--adapter", "caddyfile"],
         networkMode: args.externalNetwork,
@@ -98,9 +115,8 @@ export class ReverseProxy extends pulumi.ComponentResource {
         mounts: [
           { type: "volume", source: data.name, target: "/data" },
           { type: "volume", source: config.name, target: "/config" },
-          { type: "volume", source: etc.name, target: CADDY_ETC },
+          etc.mount(),
         ],
-        uploads: [{ file: `${CADDY_ETC}/Caddyfile`, content: this.caddyfile, owner: "0", group: "0", permissions: "0400" }],
       },
       { ...fixedName, dependsOn: args.after ?? [] },
     );

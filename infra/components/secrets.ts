@@ -1,7 +1,5 @@
-import type * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { secretPath } from "../naming";
 
 /** Type token of {@link Secrets}. */
 export const SECRETS_TYPE = "krc:secrets:Secrets";
@@ -27,27 +25,6 @@ export type SecretName = keyof typeof SECRET_FILES;
 export interface SecretsArgs {
   /** Rotation version of each secret: changing one regenerates that secret only. */
   readonly versions: Readonly<Record<SecretName, number>>;
-}
-
-/** A file to upload onto a container's secrets volume. */
-export interface SecretFile {
-  /** File name under /run/secrets. */
-  readonly name: string;
-  readonly content: pulumi.Input<string>;
-}
-
-/**
- * Docker provider uploads for secret files: under /run/secrets, owned by the container's user and
- * readable by it alone (0400). The content stays a secret Output, so it is encrypted in state.
- */
-export function secretUploads(files: readonly SecretFile[], uid: number, gid: number): docker.types.input.ContainerUpload[] {
-  return files.map((file) => ({
-    file: secretPath(file.name),
-    content: pulumi.secret(file.content),
-    owner: String(uid),
-    group: String(gid),
-    permissions: "0400",
-  }));
 }
 
 /** The stack's generated secrets, each a secret Output that never leaves Pulumi's encrypted state. */

@@ -105,7 +105,7 @@ describe("Database", () => {
       tmpfs: { "/run/postgresql": "rw,noexec,nosuid,nodev,size=1m,uid=999,gid=999", "/tmp": "rw,noexec,nosuid,nodev,size=64m" },
       mounts: [
         { type: "volume", source: "krc-t-db-data", target: "/var/lib/postgresql/data" },
-        { type: "volume", source: "krc-t-db-secrets", target: "/run/secrets" },
+        { type: "volume", source: "krc-t-db-secrets", target: "/run/secrets", readOnly: true },
       ],
     });
   });
@@ -120,7 +120,7 @@ describe("Database", () => {
       ...["ssl=on", "ssl_cert_file=/run/secrets/server.crt", "ssl_key_file=/run/secrets/server.key", "ssl_ca_file=/run/secrets/ca.crt"],
       ...["hba_file=/run/secrets/pg_hba.conf", "log_connections=on"],
     ].flatMap((setting, i) => (i === 0 ? [setting] : ["-c", setting])));
-    expect((inputs.uploads as { file: string; content: string }[]).map((u) => [u.file, u.content])).toEqual([
+    expect((inputsOf("d-secrets-writer").uploads as { file: string; content: string }[]).map((u) => [u.file, u.content])).toEqual([
       ["/run/secrets/postgres_password", "pw"],
       ["/run/secrets/server.crt", "CERT"],
       ["/run/secrets/server.key", "KEY"],
@@ -210,13 +210,14 @@ describe("ReverseProxy", () => {
     );
     await valueOf(proxy.containerName);
     const inputs = inputsOf("p-container");
-    expect(inputs.uploads).toEqual([
+    expect(inputsOf("p-etc-writer").uploads).toEqual([
       { file: "/etc/caddy/Caddyfile", content: renderCaddyfile(caddyfile), owner: "0", group: "0", permissions: "0400" },
     ]);
+    expect(mocks.resources.find((r) => r.name === "p-etc-writer")?.secretFields).toEqual([]);
     expect(inputs.mounts).toEqual([
       { type: "volume", source: "krc-t-caddy-data", target: "/data" },
       { type: "volume", source: "krc-t-caddy-config", target: "/config" },
-      { type: "volume", source: "krc-t-caddy-etc", target: "/etc/caddy" },
+      { type: "volume", source: "krc-t-caddy-etc", target: "/etc/caddy", readOnly: true },
     ]);
     expect(inputs.healthcheck).toMatchObject({ tests: ["CMD", "wget", "-q", "-O", "/dev/null", "http://127.0.0.1:2020/healthz"] });
     expect(optionsOf("p-container")).toMatchObject({ dependsOn: [api], deleteBeforeReplace: true });

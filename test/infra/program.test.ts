@@ -55,13 +55,27 @@ function labelsOf(container: Recorded): Record<string, string> {
   return Object.fromEntries((container.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
 }
 
+/** Service containers (everything but the never-started files writers). */
+function servicesOf(mocks: RecordingMocks): Map<string, Recorded> {
+  return new Map([...mocks.containers()].filter(([, c]) => labelsOf(c)["krc.role"] === undefined));
+}
+
+/** Files writers, by the service they write for. */
+function writersOf(mocks: RecordingMocks): Map<string, Recorded> {
+  return new Map(
+    [...mocks.containers()].filter(([, c]) => labelsOf(c)["krc.role"] === "files-writer").map(([, c]) => [labelsOf(c)["krc.service"] as string, c]),
+  );
+}
+
 describe("the dev stack's resource graph", () => {
   let mocks: RecordingMocks;
   let program: Program;
   let containers: Map<string, Recorded>;
+  let writers: Map<string, Recorded>;
   beforeAll(async () => {
     ({ mocks, program } = await runProgram("dev"));
-    containers = mocks.containers();
+    containers = servicesOf(mocks);
+    writers = writersOf(mocks);
   });
 
   it("creates exactly the four containers of the architecture when deployed", () => {
@@ -81,7 +95,12 @@ describe("the dev stack's resource graph", () => {
       expect(i.logOpts, name).toEqual({ "max-size": "10m", "max-file": "3" });
       expect(i.user, name).toMatch(/^\d+:\d+$/);
       expect(i.destroyGraceSeconds, name).toBeGreaterThan(0);
-      expect(labelsOf(c), name).toEqual({ "krc.project": "krc", "krc.stack": "dev", "krc.service": name.replace("krc-dev-", "") });
+      expect(labelsOf(c), name).toEqual({
+        "krc.project": "krc",
+        "krc.stack": "dev",
+        "krc.service": name.replace("krc-dev-", ""),
+        "krc.files-revision": `${writers.get(name.replace("krc-dev-", ""))?.name ?? "?"}-id`,
+      });
       for (const options of Object.values(i.tmpfs as Record<string, string>)) {
         expect(options, name).toMatch(/^rw,noexec,nosuid,nodev,size=\d+m(,uid=\d+,gid=\d+)?$/);
       }
@@ -120,35 +139,56 @@ describe("the dev stack's resource graph", () => {
     }
   });
 
-  it("delivers each container only its own secrets, as 0400 files owned by its user", () => {
+  it("delivers each service only its own files, as 0400 files owned by its user, through a writer", () => {
     const files = Object.fromEntries(
-      [...containers].map(([name, c]) => {
-        const uploads = (c.inputs.uploads ?? []) as { file: string; owner: string; group: string; permissions: string }[];
-        const uid = String(c.inputs.user).split(":")[0];
+      [...writers].map(([service, writer]) => {
+        const uploads = writer.inputs.uploads as { file: string; owner: string; group: string; permissions: string }[];
+        const uid = String(containers.get(`krc-dev-${service}`)?.inputs.user).split(":")[0];
         for (const upload of uploads) {
-          expect(upload, name).toMatchObject({ owner: uid, group: uid, permissions: "0400" });
+          expect(upload, service).toMatchObject({ owner: uid, group: uid, permissions: "0400" });
         }
-        return [name, uploads.map((u) => u.file).sort()];
+        return [service, uploads.map((u) => u.file).sort()];
       }),
     );
     expect(files).toEqual({
-      "krc-dev-db": ["ca.crt", "pg_hba.conf", "postgres_password", "server.crt", "server.key"].map((f) => `/run/secrets/${f}`),
-      "krc-dev-migrate": ["admin_initial_password", "db_ca.crt", "db_owner_password"].map((f) => `/run/secrets/${f}`),
-      "krc-dev-api": ["db_app_password", "db_ca.crt", "jwt_signing_key", "secret_key", "zapier_hmac_secret"].map((f) => `/run/secrets/${f}`),
-      "krc-dev-proxy": ["/etc/caddy/Caddyfile"],
+      db: ["ca.crt", "pg_hba.conf", "postgres_password", "server.crt", "server.key"].map((f) => `/run/secrets/${f}`),
+      migrate: ["admin_initial_password", "db_ca.crt", "db_owner_password"].map((f) => `/run/secrets/${f}`),
+      api: ["db_app_password", "db_ca.crt", "jwt_signing_key", "secret_key", "zapier_hmac_secret"].map((f) => `/run/secrets/${f}`),
+      proxy: ["/etc/caddy/Caddyfile"],
     });
+    for (const [name, c] of containers) expect(c.inputs.uploads, name).toBeUndefined();
+  });
+
+  it("never starts a writer, and gives it no network, no capability and no privilege", () => {
+    for (const [service, w] of writers) {
+      expect(w.inputs, service).toMatchObject({
+        name: `${(w.inputs.mounts as { source: string }[])[0]?.source ?? "?"}-writer`,
+        start: false,
+        mustRun: false,
+        restart: "no",
+        networkMode: "none",
+        privileged: false,
+        securityOpts: ["no-new-privileges:true"],
+        capabilities: { drops: ["ALL"], adds: [] },
+      });
+      expect(w.inputs.ports, service).toBeUndefined();
+      expect(w.inputs.networksAdvanced, service).toBeUndefined();
+    }
   });
 
   it("keeps the uploaded secrets marked secret, so the state encrypts them", () => {
     for (const service of ["db", "migrate", "api"]) {
-      expect(containers.get(`krc-dev-${service}`)?.secretFields, service).toContain("uploads");
+      expect(writers.get(service)?.secretFields, service).toContain("uploads");
     }
   });
 
-  it("mounts each container's secrets from its own named volume at /run/secrets", () => {
-    for (const service of ["db", "migrate", "api"]) {
+  it("mounts each service's files read-only from its own named volume", () => {
+    const targets = { db: "/run/secrets", migrate: "/run/secrets", api: "/run/secrets", proxy: "/etc/caddy" } as const;
+    for (const [service, target] of Object.entries(targets)) {
+      const volume = service === "proxy" ? "krc-dev-caddy-etc" : `krc-dev-${service}-secrets`;
       const mounts = containers.get(`krc-dev-${service}`)?.inputs.mounts as { type: string; source: string; target: string }[];
-      expect(mounts, service).toContainEqual({ type: "volume", source: `krc-dev-${service}-secrets`, target: "/run/secrets" });
+      expect(mounts, service).toContainEqual({ type: "volume", source: volume, target, readOnly: true });
+      expect(writers.get(service)?.inputs.mounts, service).toEqual([{ type: "volume", source: volume, target }]);
     }
   });
 
@@ -268,7 +308,7 @@ describe("the prod stack's resource graph", () => {
   });
 
   it("publishes 80 and 443 on the configured address", () => {
-    expect(mocks.containers().get("krc-prod-proxy")?.inputs.ports).toEqual([
+    expect(servicesOf(mocks).get("krc-prod-proxy")?.inputs.ports).toEqual([
       { internal: 80, external: 80, ip: "203.0.113.10", protocol: "tcp" },
       { internal: 443, external: 443, ip: "203.0.113.10", protocol: "tcp" },
     ]);
@@ -306,6 +346,6 @@ describe("a deployment whose migrations fail", () => {
     });
     const messages = new Set(errors.map((error) => (error instanceof Error ? error.message : String(error))));
     expect([...messages]).toEqual(["migrations failed: container krc-dev-migrate exited with code 3; see `docker logs krc-dev-migrate`"]);
-    expect([...(mocks?.containers().keys() ?? [])].sort()).toEqual(["krc-dev-db", "krc-dev-migrate"]);
+    expect([...(mocks ? servicesOf(mocks).keys() : [])].sort()).toEqual(["krc-dev-db", "krc-dev-migrate"]);
   });
 });
