@@ -1,5 +1,5 @@
-import { createHash } from "node:crypto";
-import { copyFileSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createHash, randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { build } from "esbuild";
 
@@ -52,11 +52,34 @@ export function hashDirectory(dir: string): string {
  */
 export async function bundleApi(options: { outDir?: string } = {}): Promise<{ contextDir: string; contentHash: string }> {
   const contextDir = resolve(options.outDir ?? join(REPO_ROOT, ".build", "api"));
-  rmSync(contextDir, { recursive: true, force: true });
-  mkdirSync(contextDir, { recursive: true });
+  // Built beside the target and swapped in only when different, so a concurrent reader (a docker
+  // build, another test) never sees a half-written context.
+  const staging = `${contextDir}.staging-${process.pid}-${randomBytes(4).toString("hex")}`;
+  mkdirSync(staging, { recursive: true });
+  try {
+    await writeContext(staging);
+    const contentHash = hashDirectory(staging);
+    if (existsSync(contextDir) && hashDirectory(contextDir) === contentHash) return { contextDir, contentHash };
+    rmSync(contextDir, { recursive: true, force: true });
+    try {
+      renameSync(staging, contextDir);
+    } catch (error) {
+      // Another caller swapped the same context in first: fine when it is identical.
+      const code = (error as NodeJS.ErrnoException).code;
+      if ((code !== "ENOTEMPTY" && code !== "EEXIST") || hashDirectory(contextDir) !== contentHash) throw error;
+    }
+    return { contextDir, contentHash };
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+async function writeContext(dir: string): Promise<void> {
   await build({
-    entryPoints: ["server", "migrate", "healthcheck"].map((name) => join(REPO_ROOT, "app", "src", `${name}.ts`)),
-    outdir: contextDir,
+    entryPoints: ["server", "migrate", "healthcheck"].map((name) => join("app", "src", `${name}.ts`)),
+    // Paths in the bundle's comments are relative to the repo root, whatever the caller's cwd.
+    absWorkingDir: REPO_ROOT,
+    outdir: dir,
     bundle: true,
     platform: "node",
     target: "node20",
@@ -70,12 +93,11 @@ export async function bundleApi(options: { outDir?: string } = {}): Promise<{ co
   });
   for (const [name, files] of Object.entries(NATIVE_PACKAGES)) {
     const source = dirname(require.resolve(`${name}/package.json`, { paths: [REPO_ROOT] }));
-    const target = join(contextDir, "node_modules", name);
+    const target = join(dir, "node_modules", name);
     mkdirSync(target, { recursive: true });
     for (const file of files) copyFileSync(join(source, file), join(target, file));
   }
-  writeFileSync(join(contextDir, "Dockerfile"), DOCKERFILE);
-  return { contextDir, contentHash: hashDirectory(contextDir) };
+  writeFileSync(join(dir, "Dockerfile"), DOCKERFILE);
 }
 
 if (require.main === module) {
