@@ -101,7 +101,9 @@ export class CapturingMonitor extends MockMonitor {
           return { id: out.id, state: out.state };
         } catch (e) {
           const err = e instanceof Error ? e : new Error(String(e));
-          err.message = engine.redactor.redact(err.message);
+          // Provider errors (a SQL error, an Engine API error) do not say which resource failed.
+          const named = err.message.startsWith("harness:") ? err.message : `harness: ${args.type} ${args.name}: ${err.message}`;
+          err.message = engine.redactor.redact(named);
           this.errors.push(err);
           throw err;
         } finally {
