@@ -1,12 +1,15 @@
 import type { Server } from "node:http";
 import { buildApp } from "./app";
 import { ConfigError, loadConfig } from "./config";
+import { purgeExpired } from "./db/housekeeping";
 import { createPool } from "./db/pool";
 import { createLogger } from "./logger";
 import { startOutboxWorker } from "./webhooks/worker";
 
 /** Time allowed for in-flight requests to finish after SIGTERM. */
 const DRAIN_MS = 10_000;
+/** How often stale sessions, delivery ids and throttle rows are removed. */
+const HOUSEKEEPING_MS = 15 * 60_000;
 
 function closeServer(server: Server): Promise<void> {
   return new Promise((resolve) => {
@@ -31,6 +34,13 @@ async function main(): Promise<void> {
   pool.on("error", (error) => logger.error({ err: error }, "idle database client error"));
   const app = buildApp({ config, pool, logger });
   const worker = startOutboxWorker(pool, logger, config.zapier.hmacSecret);
+  const housekeeping = setInterval(() => {
+    purgeExpired(pool).then(
+      (purged) => logger.info({ purged }, "housekeeping"),
+      (error: unknown) => logger.error({ err: error }, "housekeeping failed"),
+    );
+  }, HOUSEKEEPING_MS);
+  housekeeping.unref();
   const server = app.listen(config.port, "0.0.0.0", () => logger.info({ port: config.port }, "listening"));
   server.headersTimeout = 15_000;
   server.requestTimeout = 30_000;
@@ -45,6 +55,7 @@ async function main(): Promise<void> {
       server.closeAllConnections();
     }, DRAIN_MS);
     force.unref();
+    clearInterval(housekeeping);
     await closeServer(server);
     await worker.stop();
     await pool.end();

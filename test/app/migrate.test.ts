@@ -1,5 +1,6 @@
 import { Client } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { purgeExpired } from "../../app/src/db/housekeeping";
 import { runMigrations } from "../../app/src/db/migrator";
 import { MIGRATIONS } from "../../app/src/db/migrations";
 import { createLogger } from "../../app/src/logger";
@@ -55,5 +56,21 @@ describe("migrations", () => {
 
   it("refuses a bootstrap password shorter than 12 characters", async () => {
     await expect(ensureBootstrapAdmin(owner, "x@example.com", "short", logger)).rejects.toThrow("the bootstrap admin password must be 12 to 128 characters");
+  });
+});
+
+describe("housekeeping", () => {
+  it("removes only stale sessions, delivery ids and throttle rows, and never audit rows", async () => {
+    const { rows } = await owner.query<{ id: string }>("INSERT INTO users (email, role, password_hash) VALUES ('hk@example.com', 'staff', 'x') RETURNING id");
+    const userId = rows[0]?.id;
+    await owner.query("INSERT INTO sessions (user_id, expires_at) VALUES ($1, now() - interval '2 days'), ($1, now() + interval '10 minutes')", [userId]);
+    await owner.query("INSERT INTO webhook_inbound (delivery_id, received_at, event) VALUES ('old-delivery', now() - interval '2 days', 'client.create'), ('new-delivery', now(), 'client.create')");
+    await owner.query("INSERT INTO login_throttle (account_key, failures, last_failure_at) VALUES ('old', 3, now() - interval '2 days'), ('new', 3, now())");
+    const audit = (await owner.query("SELECT count(*)::int AS n FROM audit_log")).rows[0];
+    expect(await purgeExpired(owner)).toEqual({ sessions: 1, webhookInbound: 1, loginThrottle: 1 });
+    expect((await owner.query("SELECT count(*)::int AS n FROM sessions")).rows[0]).toEqual({ n: 1 });
+    expect((await owner.query("SELECT delivery_id FROM webhook_inbound")).rows).toEqual([{ delivery_id: "new-delivery" }]);
+    expect((await owner.query("SELECT account_key FROM login_throttle")).rows).toEqual([{ account_key: "new" }]);
+    expect((await owner.query("SELECT count(*)::int AS n FROM audit_log")).rows[0]).toEqual(audit);
   });
 });
