@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
+import { isIP } from "node:net";
 import { join } from "node:path";
 import * as tls from "node:tls";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -23,6 +24,7 @@ interface Edge {
   httpsBase: string;
   ca: Buffer;
   proxyContainer: string;
+  apiContainer: string;
 }
 
 const STACK_JSON = process.env.KRC_STACK_JSON ?? join(__dirname, "..", "..", ".live", "stack.json");
@@ -40,7 +42,8 @@ function loadEdge(): Edge {
   };
   const api = new URL(stack.url);
   const proxyContainer = stack.containers.find((name) => name.endsWith("-proxy"));
-  if (proxyContainer === undefined) throw new Error(`${STACK_JSON} lists no "-proxy" container`);
+  const apiContainer = stack.containers.find((name) => name.endsWith("-api"));
+  if (proxyContainer === undefined || apiContainer === undefined) throw new Error(`${STACK_JSON} lists no "-proxy" or "-api" container`);
   return {
     apiHost: api.hostname,
     kioskHost: new URL(stack.kioskUrl).hostname,
@@ -49,6 +52,7 @@ function loadEdge(): Edge {
     httpsBase: api.origin,
     ca: readFileSync(stack.caCert),
     proxyContainer,
+    apiContainer,
   };
 }
 
@@ -107,6 +111,16 @@ function values(reply: Reply, name: string): string[] {
   }
   return out;
 }
+
+/** A container's stdout and stderr together since a Unix time (seconds). */
+function containerLogs(container: string, since: number): string {
+  const result = spawnSync("docker", ["logs", "--since", String(since), container], { encoding: "utf8", maxBuffer: 256 * 2 ** 20 });
+  if (result.status !== 0) throw new Error(`docker logs ${container} failed: ${result.error?.message ?? result.stderr}`);
+  return `${result.stdout}${result.stderr}`;
+}
+
+/** A few seconds before now, as `docker logs --since` takes it (clock granularity). */
+const aMomentAgo = (): number => Math.floor(Date.now() / 1000) - 5;
 
 type Handshake = { ok: true; protocol: string | null; cipher: string; authorized: boolean } | { ok: false; code: string };
 
@@ -214,14 +228,13 @@ describe("the edge of the deployed stack", () => {
 
   it("logs requests as JSON without Authorization or Cookie values", async () => {
     const marker = randomBytes(12).toString("hex");
+    const since = aMomentAgo();
     await request(edge, {
       path: `/no-such-route-${marker}`,
       headers: { authorization: `Bearer auth-${marker}`, cookie: `krc=cookie-${marker}` },
     });
     // Caddy writes access logs to stdout and its own log to stderr; both must stay clean.
-    const result = spawnSync("docker", ["logs", "--since", "2m", edge.proxyContainer], { encoding: "utf8" });
-    expect(result.status).toBe(0);
-    const logs = `${result.stdout}${result.stderr}`;
+    const logs = containerLogs(edge.proxyContainer, since);
     const line = logs.split("\n").find((l) => l.includes(`/no-such-route-${marker}`));
     expect(line, "access log line").toBeDefined();
     const entry = JSON.parse(line ?? "{}") as { request?: { headers?: Record<string, unknown> } };
@@ -229,6 +242,19 @@ describe("the edge of the deployed stack", () => {
     expect(entry.request?.headers).not.toHaveProperty("Cookie");
     expect(logs).not.toContain(`auth-${marker}`);
     expect(logs).not.toContain(`cookie-${marker}`);
+  });
+
+  it("replaces a client-sent X-Forwarded-For with the address Caddy saw", async () => {
+    const marker = randomBytes(12).toString("hex");
+    const spoofed = "203.0.113.77";
+    const since = aMomentAgo();
+    await request(edge, { path: `/no-such-route-${marker}`, headers: { "x-forwarded-for": spoofed, "x-real-ip": spoofed, forwarded: `for=${spoofed}` } });
+    const logs = containerLogs(edge.apiContainer, since);
+    const line = logs.split("\n").find((l) => l.includes(`/no-such-route-${marker}`));
+    expect(line, "API request log line").toBeDefined();
+    const ip = (JSON.parse(line ?? "{}") as { ip?: string }).ip;
+    expect(isIP(ip ?? "")).not.toBe(0);
+    expect(ip).not.toBe(spoofed);
   });
 
   it("serves its health endpoint on loopback inside the container and publishes only 80 and 443", () => {
