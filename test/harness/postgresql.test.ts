@@ -252,6 +252,12 @@ describe("postgresql emulation's updates and deletes", () => {
     await expect(query(as("krc_readonly"), "SELECT count(*) FROM notes")).resolves.toHaveLength(1);
   });
 
+  it("applies many grants on one database and schema at once, as the engine's parallel steps do", async () => {
+    const grants = plan.grants.filter((g) => g.database === "krc");
+    await Promise.all(grants.map((g) => (postgresqlGrant.update as NonNullable<Materializer["update"]>)(context(), "x", {}, { ...g, key: undefined, privileges: [...g.privileges] }, {})));
+    await expect(query(as("krc_readonly"), "SELECT count(*) FROM notes")).resolves.toHaveLength(1);
+  });
+
   it("removes every grant, default privilege, the database and the roles when deleted in reverse order", async () => {
     await query(as("krc_owner"), "DROP TABLE notes");
     for (const { m, id, inputs, outputs } of [...created].reverse()) await m.delete(context(), id, inputs, outputs);

@@ -109,8 +109,27 @@ export function clientConfig(config: Props, database?: string): ClientConfig {
   };
 }
 
+const serverLocks = new Map<string, Promise<unknown>>();
+
+/**
+ * Runs `fn` after every earlier operation on the same server has finished. The provider serializes
+ * its catalog changes in-process the same way (a mutex around GRANT/REVOKE, upstream PR #169):
+ * PostgreSQL fails concurrent ACL updates of one row with "tuple concurrently updated".
+ */
+function serialized<T>(config: Props, fn: () => Promise<T>): Promise<T> {
+  const key = `${String(config["host"])}:${String(config["port"] ?? "5432")}`;
+  const previous = serverLocks.get(key) ?? Promise.resolve();
+  const next = previous.catch(() => undefined).then(fn);
+  serverLocks.set(key, next);
+  return next;
+}
+
 /** Runs `fn` in one transaction on `database` (the provider's `startTransaction`). */
-async function inTransaction<T>(ctx: MaterializeContext, database: string | undefined, fn: (sql: Sql) => Promise<T>): Promise<T> {
+function inTransaction<T>(ctx: MaterializeContext, database: string | undefined, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  return serialized(ctx.providerConfig, () => transaction(ctx, database, fn));
+}
+
+async function transaction<T>(ctx: MaterializeContext, database: string | undefined, fn: (sql: Sql) => Promise<T>): Promise<T> {
   const client = new Client(clientConfig(ctx.providerConfig, database));
   await client.connect();
   try {
@@ -127,7 +146,11 @@ async function inTransaction<T>(ctx: MaterializeContext, database: string | unde
 }
 
 /** Runs statements outside a transaction (CREATE/DROP DATABASE cannot run inside one). */
-async function withClient<T>(ctx: MaterializeContext, fn: (sql: Sql) => Promise<T>): Promise<T> {
+function withClient<T>(ctx: MaterializeContext, fn: (sql: Sql) => Promise<T>): Promise<T> {
+  return serialized(ctx.providerConfig, () => session(ctx, fn));
+}
+
+async function session<T>(ctx: MaterializeContext, fn: (sql: Sql) => Promise<T>): Promise<T> {
   const client = new Client(clientConfig(ctx.providerConfig));
   await client.connect();
   try {
@@ -371,6 +394,9 @@ async function revokeAndGrant(ctx: MaterializeContext, p: Props, grant: boolean)
   const privileges = (p["privileges"] as string[]).map((x) => x.toUpperCase());
   await inTransaction(ctx, p["database"] as string, async (sql) => {
     await sql("SELECT pg_advisory_xact_lock(oid::bigint) FROM pg_catalog.pg_roles WHERE rolname = $1", [p["role"]]);
+    if (p["objectType"] === "database") {
+      await sql("SELECT pg_advisory_xact_lock(oid::bigint) FROM pg_catalog.pg_database WHERE datname = $1", [p["database"]]);
+    }
     await sql(`REVOKE ALL PRIVILEGES ON ${grantTarget(p)} FROM ${role}`);
     if (grant && privileges.length > 0) {
       await sql(`GRANT ${privileges.join(",")} ON ${grantTarget(p)} TO ${role}${p["withGrantOption"] ? " WITH GRANT OPTION" : ""}`);
