@@ -7,6 +7,7 @@ import { beforeEach, describe, expect, it } from "vitest";
 import { renderCaddyfile, type CaddyfileInput } from "../../infra/caddyfile";
 import { Api, apiImageTag, type ApiArgs } from "../../infra/components/api";
 import { Database, type DatabaseArgs } from "../../infra/components/database";
+import { FileVolume, type FileVolumeArgs } from "../../infra/components/file-volume";
 import { Networks } from "../../infra/components/networks";
 import { ReverseProxy } from "../../infra/components/proxy";
 import { SECRET_FILES, Secrets, type SecretName } from "../../infra/components/secrets";
@@ -68,6 +69,49 @@ describe("Secrets", () => {
     expect(() => new Secrets("s", { versions: { ...versions, secret_key: 0 } })).toThrow(
       "Secrets s: version of secret_key must be a positive integer, got 0",
     );
+  });
+});
+
+describe("FileVolume", () => {
+  const args: FileVolumeArgs = {
+    stack: "t",
+    service: "api",
+    volumeName: "krc-t-api-secrets",
+    target: "/run/secrets",
+    image: "krc-api:abc",
+    files: [{ name: "secret_key", content: pulumi.secret("s3cret") }],
+    uid: 1000,
+    gid: 1000,
+    secret: true,
+  };
+
+  it("writes through a never-started writer whose id is the files' revision", async () => {
+    const files = new FileVolume("f", args, recorded());
+    expect(await valueOf(files.revision)).toBe("f-writer-id");
+    expect(inputsOf("f-writer")).toMatchObject({
+      name: "krc-t-api-secrets-writer",
+      start: false,
+      mustRun: false,
+      networkMode: "none",
+      readOnly: false,
+      uploads: [{ file: "/run/secrets/secret_key", content: "s3cret", owner: "1000", group: "1000", permissions: "0400" }],
+    });
+    expect(optionsOf("f-writer")).toMatchObject({ parent: files, deleteBeforeReplace: true, additionalSecretOutputs: ["uploads"] });
+    expect(files.mount()).toMatchObject({ type: "volume", target: "/run/secrets", readOnly: true });
+  });
+
+  it.each(["../escape", "a/b", ""])("throws before registering anything when a file is named %j", (name) => {
+    expect(() => new FileVolume("f", { ...args, files: [{ name, content: "x" }] })).toThrow(
+      `FileVolume f: file names must be unique plain names ([A-Za-z0-9._-]), got ${JSON.stringify(name)}`,
+    );
+  });
+
+  it("throws when two files share a name", () => {
+    const twice = [
+      { name: "a", content: "1" },
+      { name: "a", content: "2" },
+    ];
+    expect(() => new FileVolume("f", { ...args, files: twice })).toThrow('FileVolume f: file names must be unique plain names ([A-Za-z0-9._-]), got "a"');
   });
 });
 
