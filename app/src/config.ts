@@ -14,6 +14,8 @@ export interface AppConfig {
   /** Server-side key for keyed hashes of identifiers (login throttle keys). */
   readonly secretKey: Uint8Array;
   readonly zapier: { readonly hmacSecret: Uint8Array; readonly outboundUrls: readonly string[] };
+  /** Outbound delivery tuning (defaults suit production; tests shorten them). */
+  readonly outbox: { readonly pollMs: number; readonly leaseSeconds: number; readonly maxAttempts: number };
   readonly allowedHosts: readonly string[];
   readonly corsOrigins: readonly string[];
   readonly trustProxyHops: number;
@@ -136,6 +138,11 @@ export function loadConfig(env: Env): AppConfig {
     zapier: Object.freeze({
       hmacSecret: key(env, "ZAPIER_HMAC_SECRET_FILE", 32),
       outboundUrls: Object.freeze(field("ZAPIER_OUTBOUND_URLS", z.array(webhookUrl), list(env.ZAPIER_OUTBOUND_URLS))),
+    }),
+    outbox: Object.freeze({
+      pollMs: field("OUTBOX_POLL_MS", z.coerce.number().int().min(20).max(60_000), env.OUTBOX_POLL_MS ?? "2000"),
+      leaseSeconds: field("OUTBOX_LEASE_SECONDS", z.coerce.number().int().min(1).max(3600), env.OUTBOX_LEASE_SECONDS ?? "60"),
+      maxAttempts: field("OUTBOX_MAX_ATTEMPTS", z.coerce.number().int().min(1).max(50), env.OUTBOX_MAX_ATTEMPTS ?? "8"),
     }),
     allowedHosts: Object.freeze(allowedHosts),
     corsOrigins: Object.freeze(corsOrigins),

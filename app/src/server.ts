@@ -4,7 +4,7 @@ import { ConfigError, loadConfig } from "./config";
 import { purgeExpired } from "./db/housekeeping";
 import { createPool } from "./db/pool";
 import { createLogger } from "./logger";
-import { startOutboxWorker } from "./webhooks/worker";
+import { DEFAULT_OUTBOX_OPTIONS, startOutboxWorker } from "./webhooks/worker";
 
 /** Time allowed for in-flight requests to finish after SIGTERM. */
 const DRAIN_MS = 10_000;
@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const pool = createPool(config.database);
   pool.on("error", (error) => logger.error({ err: error }, "idle database client error"));
   const app = buildApp({ config, pool, logger });
-  const worker = startOutboxWorker(pool, logger, config.zapier.hmacSecret);
+  const worker = startOutboxWorker(pool, logger, config.zapier.hmacSecret, { ...DEFAULT_OUTBOX_OPTIONS, ...config.outbox });
   const housekeeping = setInterval(() => {
     purgeExpired(pool).then(
       (purged) => logger.info({ purged }, "housekeeping"),

@@ -1,10 +1,13 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
+import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleApi, DOCKERFILE } from "../../app/build";
+import { createServer as createHttpServer, type IncomingMessage } from "node:http";
+import { Client } from "pg";
+import { hashPassword } from "../../app/src/auth/password";
 import { startPostgres, type TestPostgres } from "../support/postgres";
 import { API_HOST, send, strongPassword, writeEnv } from "./helpers";
 
@@ -101,6 +104,61 @@ describe("bundleApi", () => {
       expect((await runNode("healthcheck.js", { PORT: String(port), ALLOWED_HOSTS: API_HOST }).done).code).toBe(1);
     } finally {
       server.child.kill("SIGKILL");
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 60_000);
+
+  it("delivers an event whose API process was killed mid-delivery once a new process starts", async () => {
+    const seen: IncomingMessage["headers"][] = [];
+    const receiver = createHttpServer((req, res) => {
+      req.resume();
+      seen.push(req.headers);
+      // The first delivery never gets an answer: the process sending it dies first.
+      if (seen.length > 1) res.end();
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
+    const receiverPort = (receiver.address() as AddressInfo).port;
+    const owner = new Client({ host: pg.host, port: pg.port, database: pg.database, user: pg.owner.user, password: pg.owner.password });
+    await owner.connect();
+    const password = strongPassword();
+    await owner.query("INSERT INTO users (email, role, password_hash) VALUES ('outbox-staff@example.com', 'staff', $1)", [await hashPassword(password)]);
+    const port = await freePort();
+    const { env, dir } = writeEnv(pg, { PORT: String(port), ZAPIER_OUTBOUND_URLS: `http://127.0.0.1:${receiverPort}/hook`, OUTBOX_POLL_MS: "50", OUTBOX_LEASE_SECONDS: "2" });
+    const base = `http://127.0.0.1:${port}`;
+    const startServer = async () => {
+      const server = runNode("server.js", env);
+      for (let i = 0; i < 100; i++) {
+        if (await send(base, "/readyz").then((r) => r.status === 200, () => false)) return server;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error("server did not become ready");
+    };
+    let second: ReturnType<typeof runNode> | undefined;
+    const first = await startServer();
+    try {
+      const token = String((await send(base, "/auth/login", { json: { email: "outbox-staff@example.com", password } })).body.token);
+      const created = await send(base, "/clients", { token, json: { name: "Crash Test", phone: "6615550190" } });
+      expect(created.status).toBe(201);
+      for (let i = 0; i < 100 && seen.length === 0; i++) await new Promise((r) => setTimeout(r, 50));
+      expect(seen).toHaveLength(1);
+      first.child.kill("SIGKILL");
+      await first.done;
+
+      second = await startServer();
+      let row: { status: string; attempts: number; delivery_id: string } | undefined;
+      for (let i = 0; i < 100 && row?.status !== "delivered"; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        row = (await owner.query("SELECT status, attempts, delivery_id::text FROM outbox WHERE payload->'data'->>'id' = $1", [created.body.id])).rows[0];
+      }
+      expect(row).toMatchObject({ status: "delivered", attempts: 2 });
+      expect(seen.map((h) => h["x-krc-delivery"])).toEqual([row?.delivery_id, row?.delivery_id]);
+    } finally {
+      first.child.kill("SIGKILL");
+      second?.child.kill("SIGTERM");
+      await second?.done;
+      await owner.end();
+      receiver.closeAllConnections();
+      receiver.close();
       rmSync(dir, { recursive: true, force: true });
     }
   }, 60_000);
