@@ -41,7 +41,14 @@ export const SERVICE_PROFILES: Readonly<Record<Service, ServiceProfile>> = Objec
 });
 
 /** Label keys every Docker object of the stack carries (docs/architecture.md). */
-export const LABELS = { project: "krc.project", stack: "krc.stack", service: "krc.service" } as const;
+export const LABELS = { project: "krc.project", stack: "krc.stack", service: "krc.service", role: "krc.role" } as const;
+
+/**
+ * `krc.role` of the never-started containers that receive a service's files through the docker
+ * provider's uploads onto a volume (infra/components/file-volume.ts). They need a writable root
+ * (the engine refuses uploads into a read-only one) and, never running, have no runtime to limit.
+ */
+export const ROLE_FILES_WRITER = "files-writer";
 
 /** Returns the service profile for a label value, or undefined for an unknown service. */
 export function profileOf(service: string | undefined): ServiceProfile | undefined {

@@ -1,7 +1,7 @@
 import type * as docker from "@pulumi/docker";
 import type { Unwrap } from "@pulumi/pulumi";
 import type { PolicyResource } from "@pulumi/policy";
-import { LABELS, profileOf, type ServiceProfile } from "../requirements";
+import { LABELS, profileOf, ROLE_FILES_WRITER, type ServiceProfile } from "../requirements";
 
 /** Pulumi type tokens the rules look at. */
 export const TYPES = Object.freeze({
@@ -22,6 +22,11 @@ export function labelOf(props: ContainerProps, key: string): string | undefined 
 /** The container's `krc.service` label, or undefined. */
 export function serviceOf(props: ContainerProps): string | undefined {
   return labelOf(props, LABELS.service);
+}
+
+/** True for a never-started container that only receives a service's files (see requirements). */
+export function isFilesWriter(props: ContainerProps): boolean {
+  return labelOf(props, LABELS.role) === ROLE_FILES_WRITER;
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { ResourceValidationPolicy, ReportViolation } from "@pulumi/policy";
 import { disablesSeccomp, isNoNewPrivileges, isRootUser, normalizeCapability } from "../requirements";
-import { profileFor, TYPES, type ContainerProps } from "./common";
+import { isFilesWriter, profileFor, TYPES, type ContainerProps } from "./common";
 
 type Check = (props: ContainerProps, report: ReportViolation) => void;
 
@@ -66,12 +66,27 @@ export const containerIsolation = containerPolicy(
   },
 );
 
+/**
+ * A files writer is exempt from the runtime rules only because it never runs: it must be created
+ * stopped, without network, and never restarted.
+ */
+function checkFilesWriter(props: ContainerProps, report: ReportViolation): void {
+  if (props.start !== false) report("a files writer must be created with start: false (it only receives uploads)");
+  if (props.networkMode !== "none") report(`a files writer must have networkMode none (got ${JSON.stringify(props.networkMode ?? "")})`);
+  if ((props.networksAdvanced ?? []).length > 0) report("a files writer must join no network");
+  if ((props.restart ?? "no") !== "no") report(`a files writer must never restart (got ${props.restart})`);
+}
+
 /** Resources, filesystem, health, restart and logs (CIS 5.11–5.13, 5.15, 5.27; guide §7). */
 export const containerResources = containerPolicy(
   "krc-container-resources",
-  "Containers have a read-only root, a memory limit and CPU shares, a healthcheck and restart policy (services) or no restart (one-shot jobs), and rotated logs.",
+  "Containers have a read-only root, a memory limit and CPU shares, a healthcheck and restart policy (services) or no restart (one-shot jobs), and rotated logs; files writers are never started and have no network.",
   (props, report) => {
     const profile = profileFor(props, report);
+    if (isFilesWriter(props)) {
+      checkFilesWriter(props, report);
+      return;
+    }
     if (props.readOnly !== true) report("readOnly must be true (writable paths go on tmpfs or volumes)");
     if (!(Number(props.memory) > 0)) report("memory must be a positive limit (MB)");
     if (!(Number(props.cpuShares) > 0)) report("cpuShares must be set");
@@ -97,7 +112,7 @@ export const containerPorts = containerPolicy(
   (props, report) => {
     const profile = profileFor(props, report);
     if (props.publishAllPorts) report("publishAllPorts must not be true");
-    const allowed = profile?.publishes ?? [];
+    const allowed = isFilesWriter(props) ? [] : (profile?.publishes ?? []);
     for (const p of props.ports ?? []) {
       const port = `${p.internal}/${p.protocol ?? "tcp"}`;
       if (!allowed.includes(port)) report(`ports: publishes ${port} (allowed: ${allowed.join(", ") || "none"})`);

@@ -28,7 +28,8 @@ export const databaseInternalOnly: StackValidationPolicy = {
     for (const c of containers) {
       const props = c.props as ContainerProps;
       const nets = networksOf(props);
-      if (nets.length === 0 || props.networkMode === "bridge" || props.networkMode === "default") {
+      const isolated = props.networkMode === "none" && nets.length === 0;
+      if ((nets.length === 0 && !isolated) || props.networkMode === "bridge" || props.networkMode === "default") {
         report(`${c.name} would join Docker's default bridge; name the stack's networks in networkMode and networksAdvanced`, c.urn);
       }
       const profile = profileOf(labelOf(props, LABELS.service));

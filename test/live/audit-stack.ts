@@ -62,7 +62,7 @@ const HARDENED = {
 
 const HEALTHCHECK = { Test: ["CMD", "/bin/sleep", "0"], Interval: 1_000_000_000, Timeout: 1_000_000_000, Retries: 3 };
 
-/** Creates and starts the hardened stack; returns container names. */
+/** Creates and starts the hardened stack (plus a never-started files writer); returns container names. */
 export async function createHardenedStack(stack: string): Promise<string[]> {
   const netLabels = { "krc.project": "krc", "krc.stack": stack };
   const internal = await docker.createNetwork({ Name: `krc-${stack}-internal`, Internal: true, Labels: netLabels });
@@ -94,7 +94,16 @@ export async function createHardenedStack(stack: string): Promise<string[]> {
     await container.start();
     names.push(name);
   }
-  return names;
+  // The database's files writer: created, never started, writable root, no network.
+  const writerName = `krc-${stack}-db-secrets-writer`;
+  await docker.createContainer({
+    name: writerName,
+    Image: IMAGE,
+    User: "999:999",
+    Labels: { ...labels(stack, "db"), "krc.role": "files-writer" },
+    HostConfig: { NetworkMode: "none", CapDrop: ["ALL"], SecurityOpt: ["no-new-privileges:true"], RestartPolicy: { Name: "no" } },
+  });
+  return [...names, writerName];
 }
 
 /** Creates and starts one container with Docker's defaults plus a few classic mistakes. */

@@ -63,19 +63,20 @@ describe("npm run audit on containers this test creates", () => {
     expect(run.stderr).toBe("");
     expect(run.code).toBe(0);
     const all = results(run);
-    expect(all).toHaveLength(3 * CHECKS.length);
+    expect(all).toHaveLength(4 * CHECKS.length);
     expect(all.filter((r) => r.status === "FAIL")).toEqual([]);
     expect(cell(all, `krc-${HARDENED}-proxy`, "4.1")?.status).toBe("EXCEPTION");
     expect(cell(all, `krc-${HARDENED}-proxy`, "5.4")).toMatchObject({ status: "EXCEPTION", exception: "proxy-net-bind-service" });
     expect(cell(all, `krc-${HARDENED}-db`, "KRC-NET1")?.status).toBe("PASS");
     expect(cell(all, `krc-${HARDENED}-api`, "5.7")?.detail).toMatch(/process\(es\), no sshd/);
+    expect(cell(all, `krc-${HARDENED}-db-secrets-writer`, "5.13")).toMatchObject({ status: "EXCEPTION", exception: "files-writer-writable-root" });
   });
 
   it("prints the containers × checks table with the exceptions' reasons when run without --json", async () => {
     const run = await audit("--stack", HARDENED);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/^check\s+title\s+krc-audit-test-api\s+krc-audit-test-db\s+krc-audit-test-proxy/m);
-    expect(run.stdout).toMatch(/^5\.26\s+Ensure that the container is restricted.*PASS\s+PASS\s+PASS/m);
+    expect(run.stdout).toMatch(/^check\s+title\s+krc-audit-test-api\s+krc-audit-test-db\s+krc-audit-test-db-secrets-writer\s+krc-audit-test-proxy/m);
+    expect(run.stdout).toMatch(/^5\.26\s+Ensure that the container is restricted.*PASS\s+PASS\s+PASS\s+PASS/m);
     expect(run.stdout).toContain("proxy-runs-as-root [4.1; proxy]");
   });
 
@@ -107,11 +108,17 @@ describe("npm run audit on the deployed stack", () => {
     const all = results(run);
     expect(all.filter((r) => r.status === "FAIL")).toEqual([]);
     expect(run.code).toBe(0);
-    expect(new Set(all.map((r) => r.container))).toEqual(new Set(deployed.containers));
+    const audited = [...new Set(all.map((r) => r.container))];
+    expect(audited).toEqual(expect.arrayContaining(deployed.containers));
+    // Beyond the services: only files writers, recognised as such (never started, no network).
+    for (const extra of audited.filter((c) => !deployed.containers.includes(c))) {
+      expect(cell(all, extra, "5.13"), extra).toMatchObject({ status: "EXCEPTION", exception: "files-writer-writable-root" });
+      expect(cell(all, extra, "KRC-NET1")?.detail, extra).toBe("files writer: no network");
+    }
     const db = deployed.containers.find((c) => c.endsWith("-db"));
     const proxy = deployed.containers.find((c) => c.endsWith("-proxy"));
     expect(db && cell(all, db, "KRC-NET1")?.status).toBe("PASS");
-    expect(proxy && cell(all, proxy, "5.9")?.detail).toMatch(/publishes/);
-    for (const c of deployed.containers.filter((c) => c !== proxy)) expect(cell(all, c, "5.9")?.detail, c).toBe("publishes no port");
+    expect(proxy && cell(all, proxy, "5.9")?.detail).toMatch(/publishes 80\/tcp|publishes 443\/tcp/);
+    for (const c of audited.filter((c) => c !== proxy)) expect(cell(all, c, "5.9")?.detail, c).toBe("publishes no port");
   });
 });

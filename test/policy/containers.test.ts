@@ -89,3 +89,41 @@ describe("krc-container-ports", () => {
     expect(await violations(containerPorts, service, edit)).toEqual([expect.stringMatching(message)]);
   });
 });
+
+describe("files writers", () => {
+  const writer: Edit = (p) => {
+    p.labels?.push({ label: "krc.role", value: "files-writer" });
+    p.start = false;
+    p.restart = "no";
+    p.readOnly = false;
+    p.networkMode = "none";
+    p.networksAdvanced = [];
+    p.healthcheck = undefined;
+    p.memory = undefined;
+    p.cpuShares = undefined;
+    p.logOpts = undefined;
+  };
+
+  it("passes a never-started writer without network when it only receives uploads", async () => {
+    expect(await violations(containerResources, "db", writer)).toEqual([]);
+    expect(await violations(containerPrivileges, "db", writer)).toEqual([]);
+  });
+
+  it.each<[string, Edit, RegExp]>([
+    ["it would be started", (p) => void (p.start = true), /start: false/],
+    ["it joins a network", (p) => void (p.networkMode = "krc-dev-internal"), /networkMode none/],
+    ["it restarts", (p) => void (p.restart = "unless-stopped"), /never restart/],
+  ])("reports a violation when %s", async (_when, edit, message) => {
+    expect(await violations(containerResources, "db", (p) => { writer(p); edit(p); })).toEqual([expect.stringMatching(message)]);
+  });
+
+  it("reports a violation when a writer of the proxy publishes a port", async () => {
+    const edit: Edit = (p) => { writer(p); p.ports = [{ internal: 443, external: 443, ip: "127.0.0.1" }]; };
+    expect(await violations(containerPorts, "proxy", edit)).toEqual([expect.stringMatching(/allowed: none/)]);
+  });
+
+  it("still requires a non-root user and no capabilities of a writer when its service is not the proxy", async () => {
+    const edit: Edit = (p) => { writer(p); p.user = "0:0"; p.capabilities = { drops: ["ALL"], adds: ["DAC_OVERRIDE"] }; };
+    expect(await violations(containerPrivileges, "db", edit)).toEqual([expect.stringMatching(/runs as root/), expect.stringMatching(/DAC_OVERRIDE not allowed/)]);
+  });
+});

@@ -144,7 +144,16 @@ describe("krc-prod-images-pinned", () => {
 });
 
 describe("krc-caddy-hsts", () => {
-  const proxy = (content: string) => containerProps("proxy", (p) => void (p.uploads = [{ file: "/etc/caddy/Caddyfile", content }]));
+  const writer = (content: string) =>
+    resource(
+      TYPES.container,
+      "proxy-etc-writer",
+      containerProps("proxy", (p) => {
+        p.labels?.push({ label: "krc.role", value: "files-writer" });
+        p.uploads = [{ file: "/etc/caddy/Caddyfile", content }];
+      }),
+    );
+  const proxy = resource(TYPES.container, "proxy", containerProps("proxy"));
   const caddyfile = renderCaddyfile({
     apiHost: "krc.example.com",
     kioskHost: "kiosk.example.com",
@@ -157,22 +166,22 @@ describe("krc-caddy-hsts", () => {
     maxBodyBytes: 1_048_576,
   });
 
-  it("passes the Caddyfile the program renders", async () => {
-    expect(await validateResource(caddyHsts, TYPES.container, proxy(caddyfile))).toEqual([]);
+  it("passes the Caddyfile the program renders when a proxy container receives it", async () => {
+    expect(await validateStack(caddyHsts, [proxy, writer(caddyfile)])).toEqual([]);
   });
 
   it("reports a violation when the Caddyfile has no HSTS header", async () => {
     const stripped = caddyfile.replace(/^.*Strict-Transport-Security.*$/m, "");
-    expect(await validateResource(caddyHsts, TYPES.container, proxy(stripped))).toEqual(["/etc/caddy/Caddyfile sets no Strict-Transport-Security header"]);
+    expect(await validateStack(caddyHsts, [proxy, writer(stripped)])).toEqual(["/etc/caddy/Caddyfile sets no Strict-Transport-Security header"]);
   });
 
   it("reports a violation when HSTS is shorter than a year", async () => {
     const short = caddyfile.replace(/max-age=\d+/, "max-age=300");
-    expect(await validateResource(caddyHsts, TYPES.container, proxy(short))).toEqual([expect.stringMatching(/max-age=300, below 31536000/)]);
+    expect(await validateStack(caddyHsts, [proxy, writer(short)])).toEqual([expect.stringMatching(/max-age=300, below 31536000/)]);
   });
 
-  it("reports a violation when the proxy gets no Caddyfile", async () => {
-    expect(await validateResource(caddyHsts, TYPES.container, containerProps("proxy"))).toEqual([expect.stringMatching(/no Caddyfile upload/)]);
+  it("reports a violation when no proxy container gets a Caddyfile", async () => {
+    expect(await validateStack(caddyHsts, [proxy])).toEqual([expect.stringMatching(/no container of the proxy gets a Caddyfile upload/)]);
   });
 });
 

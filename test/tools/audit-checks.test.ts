@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { runAudit } from "../../tools/audit/audit";
 import { CHECKS } from "../../tools/audit/checks";
 import type { AuditInput, AuditSubject, Status } from "../../tools/audit/types";
-import { EXTERNAL, INTERNAL, input, network, subject } from "./audit-fixtures";
+import { EXTERNAL, INTERNAL, input, network, subject, writer } from "./audit-fixtures";
 
 type HostConfig = ContainerInspectInfo["HostConfig"];
 
@@ -160,5 +160,27 @@ describe("audit checks", () => {
     const results = runAudit(input([subject(), db()]));
     expect(results).toHaveLength(CHECKS.length * 2);
     expect(results.filter((r) => r.status === "FAIL")).toEqual([]);
+  });
+});
+
+describe("audit checks on files writers", () => {
+  it("reports no FAIL for a writer that never started when its runtime checks cannot apply", () => {
+    const results = runAudit(input([writer()]));
+    expect(results.filter((r) => r.status === "FAIL")).toEqual([]);
+    expect(results.find((r) => r.checkId === "5.13")).toMatchObject({ status: "EXCEPTION", exception: "files-writer-writable-root" });
+    expect(results.find((r) => r.checkId === "5.11")).toMatchObject({ status: "EXCEPTION", exception: "files-writer-never-started" });
+    expect(results.find((r) => r.checkId === "KRC-NET1")).toMatchObject({ status: "PASS", detail: "files writer: no network" });
+  });
+
+  it("fails the runtime checks of a writer once it has been started", () => {
+    const results = runAudit(input([writer("db", true)]));
+    const failed = results.filter((r) => r.status === "FAIL").map((r) => r.checkId);
+    expect(failed).toEqual(expect.arrayContaining(["5.11", "5.12", "5.13", "5.15", "KRC-LOG"]));
+  });
+
+  it("fails a writer that joins a network", () => {
+    const s = writer();
+    const joined = { ...s, networks: { [INTERNAL.Name]: INTERNAL } };
+    expect(run("KRC-NET1", joined).status).toBe("FAIL");
   });
 });

@@ -29,6 +29,8 @@ export function network(name: string, internal: boolean, stack = "audit-fixture"
 }
 
 export const INTERNAL = network("krc-audit-fixture-internal", true);
+/** Docker's built-in `none` network, as inspect reports it. */
+export const NONE = { ...network("none", false), Driver: "null", Labels: {} } as NetworkInspectInfo;
 export const EXTERNAL = network("krc-audit-fixture-external", false);
 
 /** Inspect JSON of a container that passes every check (the api service). */
@@ -115,4 +117,31 @@ export function input(subjects: AuditSubject[], overrides: DeepPartial<AuditInpu
     ...overrides,
     engine: { apparmor: true, selinux: false, ...overrides.engine },
   } as AuditInput;
+}
+
+/** A files writer as the engine reports it: created, never started, writable root, no network. */
+export function writer(service = "db", started = false): AuditSubject {
+  const s = subject({
+    service,
+    user: "999:999",
+    networks: [NONE],
+    processes: null,
+    edit: (c, i) => {
+      c.Config.Labels = { ...c.Config.Labels, "krc.role": "files-writer" };
+      c.Config.Healthcheck = undefined;
+      i.Config.Healthcheck = undefined;
+      c.State = started
+        ? { ...c.State, Status: "exited", Running: false, StartedAt: "2026-12-03T13:00:00Z", Health: undefined }
+        : { ...c.State, Status: "created", Running: false, StartedAt: "0001-01-01T00:00:00Z", Health: undefined };
+      Object.assign(c.HostConfig, {
+        NetworkMode: "none",
+        ReadonlyRootfs: false,
+        Memory: 0,
+        CpuShares: 0,
+        RestartPolicy: { Name: "no", MaximumRetryCount: 0 },
+        LogConfig: { Type: "json-file", Config: {} },
+      });
+    },
+  });
+  return { ...s, role: "files-writer" };
 }

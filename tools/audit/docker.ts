@@ -47,6 +47,7 @@ async function subjectOf(docker: Docker, id: string): Promise<AuditSubject> {
   return {
     name: container.Name.replace(/^\//, ""),
     service: container.Config.Labels?.[LABELS.service],
+    role: container.Config.Labels?.[LABELS.role],
     container,
     image,
     currentImageId: current?.Id,

@@ -27,7 +27,9 @@ export type ExceptionId =
   | "pids-limit-unavailable"
   | "image-without-healthcheck"
   | "no-apparmor-on-host"
-  | "no-selinux-on-host";
+  | "no-selinux-on-host"
+  | "files-writer-writable-root"
+  | "files-writer-never-started";
 
 /** Every accepted deviation from the hardening baseline. */
 export const EXCEPTIONS: Readonly<Record<ExceptionId, HardeningException>> = Object.freeze({
@@ -118,5 +120,28 @@ export const EXCEPTIONS: Readonly<Record<ExceptionId, HardeningException>> = Obj
     measure: "SELinux security options",
     reason: "the Docker engine runs without SELinux support (Debian hosts use AppArmor instead)",
     compensation: "AppArmor where the host has it (5.2), seccomp (5.22), capabilities dropped (5.4)",
+  },
+  "files-writer-writable-root": {
+    id: "files-writer-writable-root",
+    checks: ["5.13"],
+    services: ["db", "migrate", "api", "proxy"],
+    measure: "a read-only root filesystem on the container that receives a service's files",
+    reason:
+      "the docker provider copies uploads into / of a container, which the engine refuses for a " +
+      "read-only root even when the target is a volume; the files writer (krc.role=files-writer) " +
+      "takes the uploads onto the volume instead of the service",
+    compensation:
+      "the writer is never started (no process ever runs in it), has no network and no capability, " +
+      "runs as the service's user, and the service mounts the volume read-only",
+  },
+  "files-writer-never-started": {
+    id: "files-writer-never-started",
+    checks: ["4.6", "5.11", "5.12", "5.15", "5.27", "KRC-LOG"],
+    services: ["db", "migrate", "api", "proxy"],
+    measure: "runtime limits, healthcheck, restart policy and log rotation on the files writer",
+    reason: "the files writer is created and never started: it has no runtime to limit, probe, restart or log",
+    compensation:
+      "the exception holds only while the engine reports it never started; the service that mounts " +
+      "the files carries all of these",
   },
 });

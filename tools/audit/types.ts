@@ -23,6 +23,8 @@ export interface AuditSubject {
   readonly name: string;
   /** Value of the `krc.service` label, if any. */
   readonly service: string | undefined;
+  /** Value of the `krc.role` label (`files-writer` for the never-started file carriers), if any. */
+  readonly role?: string | undefined;
   readonly container: ContainerInspectInfo;
   /** Inspect of the image the container runs, undefined if it is gone. */
   readonly image: ImageInspectInfo | undefined;

@@ -1,4 +1,4 @@
-import { LABELS, profileOf } from "../../../policy/requirements";
+import { LABELS, profileOf, ROLE_FILES_WRITER } from "../../../policy/requirements";
 import type { AuditInput, AuditSubject, Check } from "../types";
 import { excepted, fail, pass } from "./util";
 
@@ -24,6 +24,12 @@ function checkRoleNetworks(s: AuditSubject, input: AuditInput) {
   const profile = profileOf(s.service);
   if (!profile) return fail(`unknown service label ${JSON.stringify(s.service ?? "")}`);
   const nets = Object.values(s.networks);
+  if (s.role === ROLE_FILES_WRITER) {
+    const mode = s.container.HostConfig.NetworkMode ?? "";
+    return mode === "none" && nets.every((n) => n.Name === "none")
+      ? pass("files writer: no network")
+      : fail(`a files writer must have no network (mode ${mode}, networks ${nets.map((n) => n.Name).join(", ") || "none"})`);
+  }
   const internal = nets.filter((n) => n.Internal).map((n) => n.Name);
   const external = nets.filter((n) => !n.Internal).map((n) => n.Name);
   const seen = `internal: ${internal.join(", ") || "none"}; with egress: ${external.join(", ") || "none"}`;
@@ -81,7 +87,8 @@ export const NETWORK_CHECKS: readonly Check[] = [
     id: "KRC-NET2",
     title: "Attached only to the stack's own networks",
     run(s, input) {
-      const foreign = Object.values(s.networks).filter((n) => n.Labels?.[LABELS.stack] !== input.stack);
+      // Docker's "none" network (null driver) connects nothing.
+      const foreign = Object.values(s.networks).filter((n) => n.Driver !== "null" && n.Labels?.[LABELS.stack] !== input.stack);
       return foreign.length > 0 ? fail(`foreign networks ${foreign.map((n) => n.Name).join(", ")}`) : pass(`all labelled ${LABELS.stack}=${input.stack}`);
     },
   },

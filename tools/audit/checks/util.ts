@@ -1,3 +1,4 @@
+import { ROLE_FILES_WRITER } from "../../../policy/requirements";
 import { EXCEPTIONS, type ExceptionId } from "../exceptions";
 import type { AuditSubject, Finding } from "../types";
 
@@ -26,4 +27,10 @@ export function excepted(id: ExceptionId, subject: AuditSubject, detail: string)
 /** Docker returns null for empty lists; treat both alike. */
 export function list<T>(value: readonly T[] | null | undefined): readonly T[] {
   return value ?? [];
+}
+
+/** A files writer the engine reports as created and never started. */
+export function isNeverStartedWriter(s: AuditSubject): boolean {
+  const state = s.container.State;
+  return s.role === ROLE_FILES_WRITER && state.Status === "created" && !state.Running && (state.StartedAt ?? "").startsWith("0001-");
 }
