@@ -38,6 +38,8 @@ describe("loadConfig", () => {
     expect(config).toMatchObject({ port: 8080, trustProxyHops: 1, logLevel: "info", allowedHosts: ["api.example.com", "kiosk.example.com"] });
     expect(config.database.password).toBe("pw");
     expect(config.jwt.ttlSeconds).toBe(900);
+    expect(config.outbox).toEqual({ pollMs: 2000, leaseSeconds: 60, maxAttempts: 8 });
+    expect(config.zapier.outboundUrls).toEqual([]);
   });
 
   it.each([
