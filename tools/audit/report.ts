@@ -20,9 +20,13 @@ export function renderReport(stack: string, results: readonly Result[], checks: 
   const containers = [...new Set(results.map((r) => r.container))];
   const cell = new Map(results.map((r) => [`${r.checkId}\u0000${r.container}`, r]));
   const titleWidth = 58;
-  const widths = containers.map((c) => Math.max(c.length, 4));
+  // Columns drop the shared krc-<stack>- prefix so that eight containers still fit a terminal.
+  const prefix = `krc-${stack}-`;
+  const short = containers.map((c) => (containers.every((x) => x.startsWith(prefix)) ? c.slice(prefix.length) : c));
+  const widths = short.map((c) => Math.max(c.length, 4));
   const lines: string[] = [`krc audit: stack ${stack}, ${containers.length} container(s), CIS Docker Benchmark v1.6.0 ids`, ""];
-  lines.push([pad("check", 10), pad("title", titleWidth), ...containers.map((c, i) => pad(c, widths[i] ?? 4))].join(" "));
+  if (short[0] !== containers[0]) lines.push(`containers: ${prefix}<column>`, "");
+  lines.push([pad("check", 10), pad("title", titleWidth), ...short.map((c, i) => pad(c, widths[i] ?? 4))].join(" "));
   for (const check of checks) {
     const row = containers.map((c, i) => pad(CELL[cell.get(`${check.id}\u0000${c}`)?.status ?? "FAIL"], widths[i] ?? 4));
     lines.push([pad(check.id, 10), pad(truncate(check.title, titleWidth), titleWidth), ...row].join(" "));
