@@ -51,6 +51,8 @@ export type StackConfig = Readonly<
     cloudflareProxied: boolean;
     cloudflareZoneSettings: boolean;
     caaIssuer: string | undefined;
+    internalSubnet: string | undefined;
+    postgresProviderEndpoint: { host: string; port: number } | undefined;
   } & Record<SecretVersionKey, number>
 >;
 
@@ -62,7 +64,7 @@ export type StackConfig = Readonly<
  */
 export const CONFIG_DEFAULTS = Object.freeze({
   environment: "dev",
-  corsOrigins: [] as string[],
+  corsOrigins: Object.freeze([]) as readonly string[],
   tls: "internal",
   acmeCa: "https://acme-v02.api.letsencrypt.org/directory",
   bindAddress: "127.0.0.1",
@@ -201,6 +203,16 @@ const KEY_SCHEMAS = {
   maxBodyBytes: integer(1, 1_073_741_824, "a body size", "a whole number of bytes from 1 to 1073741824 (1 GiB)"),
   cloudflareProxied: flag,
   cloudflareZoneSettings: flag,
+  internalSubnet: checkedString(
+    "an IPv4 subnet",
+    "a private IPv4 network in CIDR form with a prefix from /16 to /28, such as 10.89.0.0/24, or empty to let Docker choose",
+    isPrivateSubnet,
+  ).optional(),
+  postgresProviderEndpoint: checkedString(
+    "a host:port endpoint",
+    "host:port of a tunnel to the database, such as 127.0.0.1:15432, or empty to connect to the container's address",
+    (s) => parseEndpoint(s) !== undefined,
+  ).optional(),
   caaIssuer: checkedString("a CAA issuer domain", "the CA's CAA identifier, such as letsencrypt.org", isHostname).optional(),
   ...(Object.fromEntries(SECRET_VERSION_KEYS.map((key) => [key, version])) as Record<SecretVersionKey, typeof version>),
 } satisfies Record<string, z.ZodType>;
@@ -211,7 +223,38 @@ type Parsed = { [K in ConfigKey]: z.output<(typeof KEY_SCHEMAS)[K]> };
 /** Every config key the program reads, in declaration order. */
 export const CONFIG_KEYS = Object.keys(KEY_SCHEMAS) as readonly ConfigKey[];
 
-const OPTIONAL_TEXT_KEYS: readonly ConfigKey[] = ["acmeEmail", "publicIpv4", "publicIpv6", "cloudflareZoneId", "caaIssuer"];
+const OPTIONAL_TEXT_KEYS: readonly ConfigKey[] = [
+  "acmeEmail",
+  "publicIpv4",
+  "publicIpv6",
+  "cloudflareZoneId",
+  "caaIssuer",
+  "internalSubnet",
+  "postgresProviderEndpoint",
+];
+
+function parseEndpoint(s: string): { host: string; port: number } | undefined {
+  const match = /^(.+):(\d{1,5})$/.exec(s);
+  if (!match) return undefined;
+  const [, host, port] = match as unknown as [string, string, string];
+  const ok = (net.isIPv4(host) || isHostname(host) || host === "localhost") && Number(port) >= 1 && Number(port) <= 65535;
+  return ok ? { host, port: Number(port) } : undefined;
+}
+
+function ipv4ToInt(ip: string): number {
+  return ip.split(".").reduce((n, octet) => n * 256 + Number(octet), 0);
+}
+
+/** A private (RFC 1918) IPv4 network address with a /16–/28 prefix. */
+function isPrivateSubnet(s: string): boolean {
+  const [ip, prefixText] = s.split("/");
+  const prefix = Number(prefixText);
+  if (ip === undefined || !net.isIPv4(ip) || !/^\d+$/.test(prefixText ?? "") || prefix < 16 || prefix > 28) return false;
+  const n = ipv4ToInt(ip);
+  const aligned = n % 2 ** (32 - prefix) === 0;
+  const inRange = (base: string, bits: number) => Math.floor(n / 2 ** (32 - bits)) === Math.floor(ipv4ToInt(base) / 2 ** (32 - bits));
+  return aligned && (inRange("10.0.0.0", 8) || inRange("172.16.0.0", 12) || inRange("192.168.0.0", 16));
+}
 
 /**
  * Validates raw config values (typed, or the strings Pulumi stores) for `stack`. Pure: throws a
@@ -248,10 +291,12 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>, stack: 
   );
   if (problems.length > 0) throw new ConfigError(stack, problems);
 
+  const endpoint = parsed.postgresProviderEndpoint === undefined ? undefined : parseEndpoint(parsed.postgresProviderEndpoint);
   return Object.freeze({
     ...parsed,
     stack,
     corsOrigins: Object.freeze([...parsed.corsOrigins]),
+    postgresProviderEndpoint: endpoint && Object.freeze(endpoint),
   });
 }
 
@@ -279,6 +324,11 @@ function crossKeyProblems(c: Parsed, origins: [number, string][], valid: (...key
   }
   if (valid("tls", "acmeEmail") && c.tls === "acme" && c.acmeEmail === undefined) {
     problems.push("krc:acmeEmail: is required when krc:tls is acme; allowed: the email address of the ACME account");
+  }
+  if (valid("postgresProviderEndpoint", "internalSubnet") && c.postgresProviderEndpoint !== undefined && c.internalSubnet === undefined) {
+    problems.push(
+      "krc:internalSubnet: is required when krc:postgresProviderEndpoint is set; allowed: a fixed subnet such as 10.89.0.0/24, so the tunnel's target (the database's address) never changes",
+    );
   }
   if (valid("cloudflareZoneId", "publicIpv4") && c.cloudflareZoneId !== undefined && c.publicIpv4 === undefined) {
     problems.push("krc:publicIpv4: is required when krc:cloudflareZoneId is set; allowed: the server's public IPv4 address");

@@ -12,7 +12,7 @@ import { Api } from "./components/api";
 import { Database, DATABASE_FILES } from "./components/database";
 import { DatabaseTls } from "./components/database-tls";
 import { Dns } from "./components/dns";
-import { Networks } from "./components/networks";
+import { internalAddresses, Networks } from "./components/networks";
 import { ReverseProxy } from "./components/proxy";
 import { DatabaseRoles } from "./components/roles";
 import { Secrets } from "./components/secrets";
@@ -23,7 +23,7 @@ const prefix = namePrefix(config.stack);
 const dbHost = `${prefix}-db`;
 const apiHost = `${prefix}-api`;
 
-const networks = new Networks("networks", { stack: config.stack });
+const networks = new Networks("networks", { stack: config.stack, internalSubnet: config.internalSubnet });
 
 const secrets = new Secrets("secrets", {
   versions: {
@@ -57,6 +57,7 @@ const database = new Database("database", {
   stack: config.stack,
   image: config.postgresImage,
   internalNetwork: networks.internalName,
+  ipv4Address: config.internalSubnet === undefined ? undefined : internalAddresses(config.internalSubnet).database,
   superuserPassword: secret.postgres_password,
   protectData: config.protectData,
   tls: { serverCertPem: dbTls.serverCertPem, serverKeyPem: dbTls.serverKeyPem, caCertPem: dbTls.caCertPem },
@@ -69,10 +70,16 @@ const database = new Database("database", {
   }),
 });
 
+// Where the Postgres provider connects: the container's internal address when Pulumi runs on the
+// Docker host, or a tunnel's local end (ssh -L <port>:<the database's fixed address>:5432) from
+// anywhere else; either way the server sees the host's bridge address, which pg_hba allows.
+const providerHost = config.postgresProviderEndpoint?.host ?? database.internalIp;
+const providerPort = config.postgresProviderEndpoint?.port ?? database.port;
+
 const roles = new DatabaseRoles("roles", {
   connection: {
-    host: database.internalIp,
-    port: database.port,
+    host: providerHost,
+    port: providerPort,
     superuser: database.superuser,
     superuserPassword: secret.postgres_password,
     caCertPem: dbTls.caCertPem,
@@ -169,10 +176,10 @@ export const adminInitialPassword = pulumi.secret(secret.admin_initial_password)
 export const containers = pulumi.all([database.containerName, api.migrateContainerName, api.containerName, proxy.containerName]);
 /** Volume holding Caddy's state (its local CA's root certificate in dev). */
 export const caddyDataVolume = proxy.dataVolumeName;
-/** How the Docker host reaches Postgres, and the role names (no secrets). */
+/** Where the Postgres provider reaches the database, and the role names (no secrets). */
 export const postgres = {
-  host: database.internalIp,
-  port: database.port,
+  host: providerHost,
+  port: providerPort,
   database: roles.databaseName,
   roles: {
     superuser: { user: database.superuser },

@@ -34,6 +34,8 @@ export interface DatabaseArgs {
   readonly image: string;
   /** Name of the internal network, the only one the database joins. */
   readonly internalNetwork: pulumi.Input<string>;
+  /** Fixed address on the internal network (with a fixed subnet); Docker assigns one otherwise. */
+  readonly ipv4Address?: string;
   readonly superuserPassword: pulumi.Input<string>;
   /** Protect the data volume from deletion and keep it when the stack is destroyed. */
   readonly protectData: boolean;
@@ -162,7 +164,7 @@ export class Database extends pulumi.ComponentResource {
         // networkMode names the internal network so the container never joins Docker's default
         // bridge (which has egress); it has no published port.
         networkMode: args.internalNetwork,
-        networksAdvanced: [{ name: args.internalNetwork }],
+        networksAdvanced: [{ name: args.internalNetwork, ...(args.ipv4Address === undefined ? {} : { ipv4Address: args.ipv4Address }) }],
         mounts: [
           { type: "volume", source: data.name, target: DATA_DIR },
           secrets.mount(),

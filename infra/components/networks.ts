@@ -7,6 +7,18 @@ export const NETWORKS_TYPE = "krc:network:Networks";
 
 export interface NetworksArgs {
   readonly stack: string;
+  /** Fixed IPv4 subnet (CIDR) of the internal network; Docker picks one when unset. */
+  readonly internalSubnet?: string;
+}
+
+/** Addresses of a fixed internal subnet: the host's bridge (gateway) and the database. */
+export function internalAddresses(subnet: string): { gateway: string; database: string } {
+  const match = /^(\d+)\.(\d+)\.(\d+)\.(\d+)\/(\d+)$/.exec(subnet);
+  if (!match) throw new Error(`internalAddresses: ${JSON.stringify(subnet)} is not an IPv4 CIDR`);
+  const base = match.slice(1, 5).reduce((n, octet) => n * 256 + Number(octet), 0);
+  const at = (offset: number): string =>
+    [24, 16, 8, 0].map((shift) => Math.floor((base + offset) / 2 ** shift) % 256).join(".");
+  return { gateway: at(1), database: at(10) };
 }
 
 /**
@@ -33,9 +45,17 @@ export class Networks extends pulumi.ComponentResource {
     const childOpts = { parent: this, deleteBeforeReplace: true };
 
     // internal: Docker adds no gateway route and no masquerading, so nothing on it has egress.
+    const fixed = args.internalSubnet === undefined ? undefined : internalAddresses(args.internalSubnet);
     const internal = new docker.Network(
       `${name}-internal`,
-      { name: `${prefix}-internal`, driver: "bridge", internal: true, labels: dockerLabels(args.stack) },
+      {
+        name: `${prefix}-internal`,
+        driver: "bridge",
+        internal: true,
+        labels: dockerLabels(args.stack),
+        // A fixed subnet gives the database a fixed address, the target of an operator's tunnel.
+        ...(fixed === undefined ? {} : { ipamConfigs: [{ subnet: args.internalSubnet as string, gateway: fixed.gateway }] }),
+      },
       childOpts,
     );
     const external = new docker.Network(

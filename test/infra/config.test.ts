@@ -57,6 +57,12 @@ describe("parseStackConfig", () => {
     expect(config).toMatchObject({ httpPort: 8080, protectData: false, corsOrigins: ["https://krc.localhost:8443"], secretKeyVersion: 3 });
   });
 
+  it("parses the provider endpoint when a tunnel is configured", () => {
+    const config = parseStackConfig({ ...DEV, internalSubnet: "10.89.0.0/24", postgresProviderEndpoint: "127.0.0.1:15432" }, "dev");
+    expect(config.postgresProviderEndpoint).toEqual({ host: "127.0.0.1", port: 15432 });
+    expect(config.internalSubnet).toBe("10.89.0.0/24");
+  });
+
   it("treats empty optional addresses as unset", () => {
     const config = parseStackConfig({ ...DEV, cloudflareZoneId: "", publicIpv4: "", acmeEmail: "" }, "dev");
     expect(config.cloudflareZoneId).toBeUndefined();
@@ -140,6 +146,28 @@ describe("parseStackConfig", () => {
       "an IPv6 address as publicIpv4",
       { publicIpv4: "2001:db8::1" },
       ['krc:publicIpv4: "2001:db8::1" is not an IPv4 address; allowed: a dotted-quad address such as 203.0.113.10'],
+    ],
+    [
+      "a subnet that is not private",
+      { internalSubnet: "8.8.8.0/24" },
+      ['krc:internalSubnet: "8.8.8.0/24" is not an IPv4 subnet; allowed: a private IPv4 network in CIDR form with a prefix from /16 to /28, such as 10.89.0.0/24, or empty to let Docker choose'],
+    ],
+    [
+      "a subnet that is not a network address",
+      { internalSubnet: "10.89.0.5/24" },
+      ['krc:internalSubnet: "10.89.0.5/24" is not an IPv4 subnet; allowed: a private IPv4 network in CIDR form with a prefix from /16 to /28, such as 10.89.0.0/24, or empty to let Docker choose'],
+    ],
+    [
+      "a provider endpoint without a port",
+      { postgresProviderEndpoint: "127.0.0.1", internalSubnet: "10.89.0.0/24" },
+      ['krc:postgresProviderEndpoint: "127.0.0.1" is not a host:port endpoint; allowed: host:port of a tunnel to the database, such as 127.0.0.1:15432, or empty to connect to the container\'s address'],
+    ],
+    [
+      "a provider endpoint without a fixed subnet",
+      { postgresProviderEndpoint: "127.0.0.1:15432" },
+      [
+        "krc:internalSubnet: is required when krc:postgresProviderEndpoint is set; allowed: a fixed subnet such as 10.89.0.0/24, so the tunnel's target (the database's address) never changes",
+      ],
     ],
     [
       "a misspelled key",

@@ -314,6 +314,14 @@ describe("the prod stack's resource graph", () => {
     ]);
   });
 
+  it("fixes the internal subnet and the database's address, and sends the provider through the tunnel", () => {
+    const internal = mocks.ofType("docker:index/network:Network").find((n) => n.inputs.name === "krc-prod-internal");
+    expect(internal?.inputs.ipamConfigs).toEqual([{ subnet: "10.89.0.0/24", gateway: "10.89.0.1" }]);
+    expect(servicesOf(mocks).get("krc-prod-db")?.inputs.networksAdvanced).toEqual([{ name: "krc-prod-internal", ipv4Address: "10.89.0.10" }]);
+    const [provider] = mocks.ofType("pulumi:providers:postgresql");
+    expect([provider?.inputs.host, provider?.inputs.port]).toEqual(["127.0.0.1", "15432"]);
+  });
+
   it("creates address records for both hostnames when a zone is configured", () => {
     const records = mocks.ofType("cloudflare:index/dnsRecord:DnsRecord").filter((r) => r.inputs.type === "A");
     expect(records.map((r) => [r.inputs.name, r.inputs.content]).sort()).toEqual([

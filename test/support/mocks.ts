@@ -80,6 +80,7 @@ export class RecordingMocks implements pulumi.runtime.Mocks {
       case "tls:index/certRequest:CertRequest":
         return { certRequestPem: `-----BEGIN CERTIFICATE REQUEST-----\n${name}\n` };
       case "docker:index/network:Network": {
+        if (Array.isArray(inputs.ipamConfigs) && inputs.ipamConfigs.length > 0) return {};
         const octet = this.subnet++;
         return { ipamConfigs: [{ subnet: `172.${octet}.0.0/16`, gateway: `172.${octet}.0.1` }] };
       }
