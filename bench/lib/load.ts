@@ -58,8 +58,14 @@ export interface LoadResult {
   readonly p99Ms: number;
 }
 
-/** A keep-alive client to the endpoint; callers close it. */
+/**
+ * A keep-alive client to the endpoint; callers close it. undici takes the TLS server name from
+ * each request's Host header, so a Host naming another server would switch SNI and verification to
+ * that name: refused here instead.
+ */
 export function connect(endpoint: Endpoint): Client {
+  const hostHeaderName = endpoint.hostHeader.replace(/:\d+$/, "");
+  if (hostHeaderName !== endpoint.host) throw new Error(`the Host header ${endpoint.hostHeader} must name the server ${endpoint.host}`);
   return new Client(`https://127.0.0.1:${endpoint.port}`, {
     connect: { ca: endpoint.ca, servername: endpoint.host, rejectUnauthorized: true },
     pipelining: 1,
