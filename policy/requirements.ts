@@ -6,6 +6,7 @@
 
 /** Services of the stack, the values of the `krc.service` label. */
 export const SERVICES = ["db", "migrate", "api", "proxy"] as const;
+/** One of {@link SERVICES}. */
 export type Service = (typeof SERVICES)[number];
 
 /** What one service is allowed beyond the common baseline. */

@@ -4,6 +4,7 @@ import type { ExceptionId } from "./exceptions";
 /** Outcome of one check on one container. */
 export type Status = "PASS" | "FAIL" | "EXCEPTION";
 
+/** What one check concluded about one container. */
 export interface Finding {
   readonly status: Status;
   /** What was seen; for EXCEPTION the exception's reason is printed next to it. */
