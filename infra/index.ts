@@ -73,7 +73,7 @@ const database = new Database("database", {
 // Where the Postgres provider connects: the container's internal address when Pulumi runs on the
 // Docker host, or a tunnel's local end (ssh -L <port>:<the database's fixed address>:5432) from
 // anywhere else; either way the server sees the host's bridge address, which pg_hba allows.
-const providerHost = config.postgresProviderEndpoint?.host ?? database.internalIp;
+const providerHost = pulumi.output(config.postgresProviderEndpoint?.host ?? database.internalIp);
 const providerPort = config.postgresProviderEndpoint?.port ?? database.port;
 
 const roles = new DatabaseRoles("roles", {

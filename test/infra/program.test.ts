@@ -252,7 +252,7 @@ describe("the dev stack's resource graph", () => {
 
   it("connects the Postgres provider to the database container's internal address", async () => {
     const [provider] = mocks.ofType("pulumi:providers:postgresql");
-    expect(provider?.inputs.host).toBe((await valueOf(program.postgres.host)) as string);
+    expect(provider?.inputs.host).toBe(await valueOf(program.postgres.host));
     expect(provider?.inputs.host).toMatch(/^10\.9\.0\.\d+$/);
   });
 
