@@ -131,6 +131,22 @@ describe("Engine", () => {
     expect(e.summary.delete).toBe(3);
   });
 
+  it("deletes the children of a component in dependency order, not as one another's dependents", async () => {
+    const path = statePath();
+    const log: string[] = [];
+    let e = engine(path, log);
+    const parent = mockUrn("p", "s", "", "krc:x:Group", "group");
+    await e.register(reg("group", { type: "krc:x:Group", custom: false }), {});
+    await e.register(reg("first", { parent }), {});
+    await e.register(reg("second", { parent, dependencies: [mockUrn("p", "s", parent, T, "first")] }), {});
+    await e.finishUp();
+    await e.flush();
+    log.length = 0;
+    e = engine(path, log);
+    await e.destroy();
+    expect(log).toEqual(["delete second second-2", "delete first first-1"]);
+  });
+
   it("refuses to replace or delete a protected resource", async () => {
     const path = statePath();
     const log: string[] = [];

@@ -4,7 +4,7 @@
  *
  *   tsx test/support/harness/cli.ts up|down --stack <name> [--config Pulumi.<stack>.yaml]
  *       [--set key=value ...] [--secret key=value ...] [--state <file>] [--project <dir>]
- *       [--stack-json <file>] [--force-unprotect]
+ *       [--stack-json <file>] [--force-unprotect] [--parallel <n>]
  */
 import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
@@ -27,9 +27,10 @@ export interface CliArgs {
   projectDir: string;
   stackJson?: string;
   forceUnprotect: boolean;
+  parallel?: number;
 }
 
-const USAGE = "usage: cli.ts up|down --stack <name> [--config <file>] [--set key=value]... [--secret key=value]... [--state <file>] [--project <dir>] [--stack-json <file>] [--force-unprotect]";
+const USAGE = "usage: cli.ts up|down --stack <name> [--config <file>] [--set key=value]... [--secret key=value]... [--state <file>] [--project <dir>] [--stack-json <file>] [--force-unprotect] [--parallel <n>]";
 
 /** Parses argv (without node and script); throws with the usage on anything unknown. */
 export function parseArgs(argv: readonly string[]): CliArgs {
@@ -51,6 +52,12 @@ export function parseArgs(argv: readonly string[]): CliArgs {
       case "--project": args.projectDir = resolve(value()); break;
       case "--stack-json": args.stackJson = value(); break;
       case "--force-unprotect": args.forceUnprotect = true; break;
+      case "--parallel": {
+        const n = Number(value());
+        if (!Number.isInteger(n) || n < 1) throw new Error(`--parallel must be a positive integer\n${USAGE}`);
+        args.parallel = n;
+        break;
+      }
       case "--set":
       case "--secret": {
         const kv = value();
@@ -93,7 +100,7 @@ async function main(): Promise<void> {
   const log = (line: string): void => console.log(line);
   // The container materializer quotes container logs in errors; it redacts them with the engine's secrets.
   const holder: { engine?: Engine } = {};
-  const engine = new Engine({ project: config.project, stack: args.stack, store, materializers: allMaterializers((s) => holder.engine?.redactor.redact(s) ?? s), log, forceUnprotect: args.forceUnprotect });
+  const engine = new Engine({ project: config.project, stack: args.stack, store, materializers: allMaterializers((s) => holder.engine?.redactor.redact(s) ?? s), log, forceUnprotect: args.forceUnprotect, parallel: args.parallel });
   holder.engine = engine;
   for (const o of args.overrides) if (o.secret) engine.redactor.add(wrapSecret(o.value));
 

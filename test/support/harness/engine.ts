@@ -55,6 +55,30 @@ export interface EngineOptions {
   readonly log: (line: string) => void;
   /** Delete protected resources anyway (only `down --force-unprotect`). */
   readonly forceUnprotect?: boolean;
+  /** At most this many resource operations at once, like `pulumi up --parallel` (default: unbounded). */
+  readonly parallel?: number;
+}
+
+/** A counting semaphore: `pulumi up --parallel N` for the materializers. */
+class Slots {
+  private free: number;
+  private readonly waiting: (() => void)[] = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  async run<T>(f: () => Promise<T>): Promise<T> {
+    if (this.free > 0) this.free -= 1;
+    else await new Promise<void>((r) => this.waiting.push(r));
+    try {
+      return await f();
+    } finally {
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free += 1;
+    }
+  }
 }
 
 /** The URN the mock monitor gives a resource (same rule as MockMonitor.newUrn). */
@@ -82,9 +106,11 @@ export class Engine {
   /** Resources deleted early because a delete-before-replace took down what they depend on. */
   private readonly deletedForReplace = new Set<string>();
   private saving = Promise.resolve();
+  private readonly slots: Slots;
 
   constructor(private readonly opts: EngineOptions) {
     this.state = opts.store.load(opts.stack);
+    this.slots = new Slots(opts.parallel ?? Number.MAX_SAFE_INTEGER);
     for (const m of opts.materializers) this.materializers.set(m.type, m);
     for (const r of this.state.resources) {
       if ((r as { condemned?: boolean }).condemned) this.condemned.push(r);
@@ -105,7 +131,11 @@ export class Engine {
   }
 
   /** Handles one registration; returns the id and the state the program sees. */
-  async register(reg: Registration, inputs: Props): Promise<{ id: string | undefined; state: Props }> {
+  register(reg: Registration, inputs: Props): Promise<{ id: string | undefined; state: Props }> {
+    return reg.custom ? this.slots.run(() => this.registerNow(reg, inputs)) : this.registerNow(reg, inputs);
+  }
+
+  private async registerNow(reg: Registration, inputs: Props): Promise<{ id: string | undefined; state: Props }> {
     const urn = mockUrn(this.opts.project, this.opts.stack, reg.parent, reg.type, reg.name);
     this.redactor.add(inputs);
     if (reg.unsupported.length > 0) throw new Error(`harness: ${urn}: resource options not implemented: ${reg.unsupported.join(", ")}`);
@@ -268,28 +298,12 @@ export class Engine {
     return this.state.resources.length === 0;
   }
 
-  private all(): ResourceRecord[] {
-    return [...this.current.values(), ...this.previous.values(), ...this.condemned];
-  }
-
-  /** URNs `r` depends on, with a component dependency expanded to everything under it. */
+  /**
+   * URNs `r` must outlive: its dependencies (the SDK already expands a dependency on a component to
+   * the component's resources), its parent and its provider.
+   */
   private dependsOn(r: ResourceRecord): Set<string> {
-    const direct = new Set([...r.dependencies, ...(r.parent ? [r.parent] : []), ...(r.provider ? [r.provider] : [])]);
-    const out = new Set(direct);
-    const all = this.all();
-    for (const d of direct) {
-      for (const x of all) if (this.isUnder(x, d, all)) out.add(x.urn);
-    }
-    return out;
-  }
-
-  private isUnder(r: ResourceRecord, ancestor: string, all: readonly ResourceRecord[]): boolean {
-    let p = r.parent;
-    for (let i = 0; p && i < 100; i += 1) {
-      if (p === ancestor) return true;
-      p = all.find((x) => x.urn === p)?.parent ?? "";
-    }
-    return false;
+    return new Set([...r.dependencies, ...(r.parent ? [r.parent] : []), ...(r.provider ? [r.provider] : [])]);
   }
 
   /** Deletes `victims` so that nothing is deleted while something else in the set depends on it. */
@@ -298,9 +312,9 @@ export class Engine {
     const urns = new Set(left.map((r) => r.urn));
     while (left.length > 0) {
       const ready = left.filter((r) => !left.some((o) => o !== r && this.dependsOn(o).has(r.urn)));
-      // A cycle cannot come from a program (dependencies only point backwards); guard anyway.
-      const wave = ready.length > 0 ? ready : [left[0] as ResourceRecord];
-      for (const r of wave) {
+      // A program cannot make a cycle (dependencies point to resources registered earlier).
+      if (ready.length === 0) throw new Error(`harness: dependency cycle among ${left.map((r) => r.urn).join(", ")}`);
+      for (const r of ready) {
         if (r.options.deletedWith && urns.has(r.options.deletedWith)) this.forget(r);
         else await this.deleteOne(r);
         left.splice(left.indexOf(r), 1);
