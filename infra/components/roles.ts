@@ -130,10 +130,12 @@ export class DatabaseRoles extends pulumi.ComponentResource {
     };
 
     // The app database, owned by the owner role (so the schema `public` is too, via pg_database_owner).
+    // It depends on every role so that a destroy drops it first: the provider's DROP OWNED runs in
+    // its own database only, and a role still holding privileges in this one cannot be dropped.
     const database = new postgresql.Database(
       `${name}-database`,
       { name: names.database, owner: roles.owner.name, template: "template0", encoding: "UTF8", allowConnections: true },
-      { ...childOpts, protect: args.protectData === true },
+      { ...childOpts, dependsOn: [args.database, ...Object.values(roles)], protect: args.protectData === true },
     );
     const databaseName = (db: string): pulumi.Input<string> => (db === names.database ? database.name : db);
 

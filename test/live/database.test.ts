@@ -112,8 +112,13 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await runHarness(["down", "--stack", STACK, "--stack-json", STACK_JSON]);
+  // A destroy must succeed on its own: roles holding privileges in the app database cannot be
+  // dropped before it, so the program orders them.
+  const down = await runHarness(["down", "--stack", STACK, "--stack-json", STACK_JSON]);
   await removeLeftovers(STACK);
+  if (down.code !== 0) throw new Error(`harness down ${STACK} failed:\n${down.stdout}\n${down.stderr}`);
+  // The state directory holds the database certificates and the superuser's client key.
+  rmSync(STATE_DIR, { recursive: true, force: true });
 });
 
 describe("acting as app", () => {
@@ -295,9 +300,19 @@ describe("rotation", () => {
     await deployWith({ "krc:postgresSuperuserPasswordVersion": fresh() });
     const rotated = (stack.postgres.roles["superuser"] as Role).password;
     expect(rotated).not.toBe(old);
+    // The provider's own path (TLS, client certificate): still the old password until step 2.
+    const providerPath = (password: string): ClientConfig => ({
+      ...as("superuser", { database: "postgres" }),
+      password,
+      ssl: { ca, servername: serverName(), cert: readFileSync(stack.postgres.superuserClientCert, "utf8"), key: readFileSync(stack.postgres.superuserClientKey, "utf8") },
+    });
+    await expect(query(providerPath(old), "SELECT 1")).resolves.toHaveLength(1);
+    await expect(query(providerPath(rotated), "SELECT 1")).rejects.toThrow(/password authentication failed/);
     // Step 2: set it from the uploaded file through the container's socket.
     await superuserSql(rotateSuperuserPasswordSql("postgres", "/run/secrets/postgres_password"));
     expect(await superuserSql("SELECT left(rolpassword, 14) FROM pg_authid WHERE rolname = 'postgres';")).toBe("SCRAM-SHA-256$");
+    await expect(query(providerPath(rotated), "SELECT 1")).resolves.toHaveLength(1);
+    await expect(query(providerPath(old), "SELECT 1")).rejects.toThrow(/password authentication failed/);
     // Step 3: the provider logs in with the new password: a role change through it succeeds.
     const readonlyBefore = (stack.postgres.roles["readonly"] as Role).password;
     await deployWith({ "krc:dbReadonlyPasswordVersion": fresh() });
