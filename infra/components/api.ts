@@ -170,7 +170,6 @@ export class Api extends pulumi.ComponentResource {
           `BOOTSTRAP_ADMIN_PASSWORD_FILE=${secretPath("admin_initial_password")}`,
           `LOG_LEVEL=${args.logLevel}`,
         ],
-        networkMode: args.internalNetwork,
         networksAdvanced: [{ name: args.internalNetwork }],
         mounts: [migrateSecrets.mount()],
       },
@@ -236,9 +235,8 @@ export class Api extends pulumi.ComponentResource {
           "TRUST_PROXY_HOPS=1",
           `LOG_LEVEL=${args.logLevel}`,
         ],
-        // The external network is primary: it carries the default route (egress, later to
-        // Zapier); the internal one only reaches the database.
-        networkMode: args.externalNetwork,
+        // The default route (egress, later to Zapier) comes from the external network: an internal
+        // network provides none. The internal one only reaches the database.
         networksAdvanced: [{ name: args.externalNetwork }, { name: args.internalNetwork }],
         mounts: [apiSecrets.mount()],
       },

@@ -161,9 +161,10 @@ export class Database extends pulumi.ComponentResource {
           // Password authentication from the first start: no trust entry for the socket either.
           "POSTGRES_INITDB_ARGS=--auth-local=scram-sha-256 --auth-host=scram-sha-256",
         ],
-        // networkMode names the internal network so the container never joins Docker's default
-        // bridge (which has egress); it has no published port.
-        networkMode: args.internalNetwork,
+        // The internal network only, and no published port. No networkMode: with networksAdvanced
+        // the provider detaches the container from Docker's default bridge (which has egress)
+        // before it starts and connects it here; a networkMode naming this network would attach it
+        // at create time and Docker would then ignore the fixed address on connect.
         networksAdvanced: [{ name: args.internalNetwork, ...(args.ipv4Address === undefined ? {} : { ipv4Address: args.ipv4Address }) }],
         mounts: [
           { type: "volume", source: data.name, target: DATA_DIR },

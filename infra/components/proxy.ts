@@ -106,7 +106,6 @@ export class ReverseProxy extends pulumi.ComponentResource {
           filesRevision: etc.revision,
         }),
         command: ["caddy", "run", "--config", `${CADDY_ETC}/Caddyfile`, "--adapter", "caddyfile"],
-        networkMode: args.externalNetwork,
         networksAdvanced: [{ name: args.externalNetwork }],
         ports: [
           { internal: 80, external: args.httpPort, ip: args.bindAddress, protocol: "tcp" },

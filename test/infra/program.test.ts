@@ -217,7 +217,8 @@ describe("the dev stack's resource graph", () => {
 
   it("keeps the database on the internal network only, with no published port", () => {
     const db = containers.get("krc-dev-db")?.inputs ?? {};
-    expect(db.networkMode).toBe("krc-dev-internal");
+    // No networkMode: the provider detaches from the default bridge when networksAdvanced is set.
+    expect(db.networkMode).toBeUndefined();
     expect(db.networksAdvanced).toEqual([{ name: "krc-dev-internal" }]);
     expect(db.ports).toBeUndefined();
     const internal = mocks.ofType("docker:index/network:Network").find((n) => n.inputs.name === "krc-dev-internal");
