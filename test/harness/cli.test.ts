@@ -11,6 +11,9 @@ function statePath(): string {
   return join(mkdtempSync(join(tmpdir(), "harness-cli-")), "s", "state.json");
 }
 
+// Each run starts a Node process that loads the Pulumi SDK; give slow machines room.
+const SLOW = 90_000;
+
 describe("harness CLI", () => {
   it("runs a program with the project's config defaults and overrides, printing secrets as [secret]", async () => {
     const state = statePath();
@@ -27,26 +30,26 @@ describe("harness CLI", () => {
     const down = await runHarness(["down", "--stack", "unit", "--project", PROJECT, "--state", state]);
     expect(down.summary).toMatchObject({ delete: 1 });
     expect(existsSync(state)).toBe(false);
-  });
+  }, SLOW);
 
   it("fails with a message naming the type when the program registers one it does not implement", async () => {
     const run = await runHarness(["up", "--stack", "unit", "--project", PROJECT, "--state", statePath(), "--set", "strict:mode=unknownType"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain("harness: resource type random:index/randomUuid:RandomUuid is not implemented (urn:pulumi:unit::strict::random:index/randomUuid:RandomUuid::id)");
-  });
+  }, SLOW);
 
   it("fails with a message naming the field when an input is not implemented, before touching the engine", async () => {
     const run = await runHarness(["up", "--stack", "unit", "--project", PROJECT, "--state", statePath(), "--set", "strict:mode=unknownField"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain('harness: docker:index/network:Network input "ingress" is not implemented (net)');
-  });
+  }, SLOW);
 
   it("rejects a config value of the wrong type before running the program", async () => {
     const run = await runHarness(["up", "--stack", "unit", "--project", PROJECT, "--state", statePath(), "--set", "strict:length=long"]);
     expect(run.code).toBe(1);
     expect(run.stderr).toContain(`--set: configuration key 'strict:length' must be of type 'integer', got "long"`);
     expect(run.summary).toBeUndefined();
-  });
+  }, SLOW);
 });
 
 describe("parseArgs", () => {
