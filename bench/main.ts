@@ -8,6 +8,7 @@
  * section failed, 2 when the stack is not up or the arguments are wrong.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { availableParallelism, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { adminSession, deleteClients, deleteUser, staffSession, type Session } from "./api/session";
 import { removeBenchObjects } from "./lib/dockerObjects";
@@ -85,7 +86,8 @@ async function main(): Promise<number> {
   const log = (line: string): void => console.log(line);
   const section = async (name: Section, body: () => Promise<Figure[]>): Promise<void> => {
     if (!args.only.has(name)) return;
-    log(`\n== ${TITLES[name]}`);
+    // Other work on the machine moves every figure; the load average puts a run in context.
+    log(`\n== ${TITLES[name]} (load average ${loadavg()[0]?.toFixed(1)} on ${availableParallelism()} cores)`);
     try {
       const result = await body();
       figures.push(...result);
@@ -125,7 +127,7 @@ async function main(): Promise<number> {
       const staffUser = staff;
       if (staffUser) {
         await section("api", async () => {
-          const m = await withMemoryPeak(api, () => benchApi(endpoint, staffUser, { proxy: live.container("proxy"), api }, created, log));
+          const m = await withMemoryPeak(api, () => benchApi(endpoint, staffUser, { proxy: live.container("proxy"), api, db: live.container("db") }, created, log));
           return [...m.result, memoryFigures("API container peak memory during the API runs", m, "sampled every 20 ms from its cgroup")];
         });
         await section("login", async () => {

@@ -35,6 +35,8 @@ process.on("SIGTERM", () => server.close(() => process.exit(0)));
 /** A running baseline; `stop` removes its containers, network, volumes and files. */
 export interface Baseline {
   readonly endpoint: Endpoint;
+  /** Container names of the baseline's Caddy and server. */
+  readonly containers: { readonly proxy: string; readonly server: string };
   stop(): Promise<void>;
 }
 
@@ -95,7 +97,7 @@ export async function startBaseline(proxy: string, api: string, apiHost: string)
     } finally {
       await client.close();
     }
-    return { endpoint, stop };
+    return { endpoint, containers: { proxy: caddy, server }, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -44,6 +44,8 @@ export interface LoadOptions {
   readonly request: (n: number) => RequestSpec;
   /** Called with each measured response body (e.g. to collect created ids). */
   readonly onBody?: (body: string) => void;
+  /** Called right before and right after the measured phase (e.g. to read CPU counters). */
+  readonly onMeasured?: { readonly start: () => void; readonly end: () => void };
 }
 
 /** What a load run measured. */
@@ -120,7 +122,9 @@ export async function runLoad(endpoint: Endpoint, options: LoadOptions): Promise
       return performance.now() - started;
     };
     if (options.warmupMs > 0) await phase(options.warmupMs, false);
+    options.onMeasured?.start();
     const durationMs = await phase(options.durationMs, true);
+    options.onMeasured?.end();
     if (latencies.length === 0) throw new Error(`no request completed against 127.0.0.1:${endpoint.port} (${endpoint.host})`);
     return {
       requests: latencies.length,
