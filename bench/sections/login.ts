@@ -93,7 +93,7 @@ function post(port: number, host: string, path: string, from: string, body?: str
 }
 
 /** The dedicated instance: the app's own builder, the stack's database, throwaway signing keys. */
-async function startInstance(stack: LiveStack): Promise<{ port: number; stop(): Promise<void> }> {
+async function startInstance(stack: LiveStack): Promise<{ port: number; errors: string[]; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), "krc-bench-login-"));
   const file = (name: string, value: string): string => {
     const path = join(dir, name);
@@ -127,8 +127,15 @@ async function startInstance(stack: LiveStack): Promise<{ port: number; stop(): 
     max: 10,
     ssl: { ca: stack.postgres.caPem, servername: stack.container("db"), rejectUnauthorized: true },
   });
-  // Logs are produced (their cost is part of a login) and dropped.
-  const sink = new Writable({ write: (_chunk, _encoding, done) => done() });
+  // Logs are produced (their cost is part of a login) and dropped, except errors (level 50 and up),
+  // kept to explain a failure; the app's logs never hold a secret.
+  const errors: string[] = [];
+  const sink = new Writable({
+    write: (chunk: Buffer, _encoding, done) => {
+      for (const line of chunk.toString("utf8").split("\n")) if (/"level":(5|6)\d/.test(line) && errors.length < 3) errors.push(line.slice(0, 400));
+      done();
+    },
+  });
   const server: Server = buildApp({ config, pool, logger: createLogger("info", sink) }).listen(0, "127.0.0.1");
   await new Promise<void>((resolve, reject) => {
     server.once("listening", () => resolve());
@@ -136,6 +143,7 @@ async function startInstance(stack: LiveStack): Promise<{ port: number; stop(): 
   });
   return {
     port: (server.address() as AddressInfo).port,
+    errors,
     async stop() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await pool.end();
@@ -178,7 +186,9 @@ export async function benchLogin(stack: LiveStack, user: { email: string; passwo
   } finally {
     await instance.stop();
   }
-  if (loginFailures > 0 || healthFailures > 0) throw new Error(`login bench: ${loginFailures} logins and ${healthFailures} health checks failed`);
+  if (loginFailures > 0 || healthFailures > 0) {
+    throw new Error(`login bench: ${loginFailures} logins and ${healthFailures} health checks failed${instance.errors.length ? `; the app logged:\n${instance.errors.join("\n")}` : ""}`);
+  }
   const baseName = `GET /healthz, same instance, same ${LOGIN_CLIENTS} clients`;
   const note = `${logins.latencies.length} logins, ${LOGIN_CLIENTS} concurrent, each from its own loopback address; plain HTTP to the in-process app`;
   return [
