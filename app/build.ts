@@ -2,6 +2,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 import { build } from "esbuild";
+import { LABEL_PROJECT, PROJECT } from "../infra/naming";
 
 const REPO_ROOT = resolve(__dirname, "..");
 
@@ -11,9 +12,27 @@ const NATIVE_PACKAGES: Readonly<Record<string, readonly string[]>> = {
   "@node-rs/argon2-linux-x64-gnu": ["package.json", "argon2.linux-x64-gnu.node"],
 };
 
-/** The image recipe: no package manager at run time, no secret, root-owned read-only code, uid 1000. */
-export const DOCKERFILE = `ARG BASE_IMAGE
+/**
+ * The image recipe: no package manager at run time, no secret, root-owned read-only code, uid 1000.
+ * Labels carry the OCI keys and `krc.project` (leftover images are found by label, as every Docker
+ * object of the project); `revision` is the hash of the bundled files (there is
+ * no VCS revision inside the context) and nothing time-dependent goes in, so the same sources give
+ * the same Dockerfile and the same content hash. `source` is the path in this repository, as the
+ * stand-in images label theirs (the project declares no repository URL); set here, it also replaces
+ * the `images/` a stand-in base image would pass on.
+ */
+export function renderDockerfile(revision: string): string {
+  if (!/^[0-9a-f]{64}$/.test(revision)) throw new Error(`revision must be a sha256 hex digest, got ${JSON.stringify(revision)}`);
+  return `ARG BASE_IMAGE
 FROM \${BASE_IMAGE}
+ARG BASE_IMAGE
+LABEL org.opencontainers.image.title="krc-api" \\
+      org.opencontainers.image.description="krc CRM API (Express), bundled by app/build.ts" \\
+      org.opencontainers.image.source="app/" \\
+      org.opencontainers.image.vendor="krc" \\
+      org.opencontainers.image.revision="${revision}" \\
+      org.opencontainers.image.base.name="\${BASE_IMAGE}" \\
+      ${LABEL_PROJECT}="${PROJECT}"
 COPY --chown=root:root . /app
 WORKDIR /app
 USER 1000:1000
@@ -21,6 +40,7 @@ ENV NODE_ENV=production
 EXPOSE 8080
 CMD ["node", "/app/server.js"]
 `;
+}
 
 /** Every file under `dir`, relative, sorted (a stable order for the content hash). */
 function listFiles(dir: string): string[] {
@@ -97,7 +117,8 @@ async function writeContext(dir: string): Promise<void> {
     mkdirSync(target, { recursive: true });
     for (const file of files) copyFileSync(join(source, file), join(target, file));
   }
-  writeFileSync(join(dir, "Dockerfile"), DOCKERFILE);
+  // Hashed before the Dockerfile exists, so the label describes the code and not itself.
+  writeFileSync(join(dir, "Dockerfile"), renderDockerfile(hashDirectory(dir)));
 }
 
 if (require.main === module) {

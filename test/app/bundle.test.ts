@@ -1,10 +1,10 @@
 import { spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bundleApi, DOCKERFILE } from "../../app/build";
+import { bundleApi, hashDirectory, renderDockerfile } from "../../app/build";
 import { createServer as createHttpServer, type IncomingMessage } from "node:http";
 import { Client } from "pg";
 import { hashPassword } from "../../app/src/auth/password";
@@ -49,10 +49,39 @@ afterAll(async () => {
 
 describe("bundleApi", () => {
   it("writes the Dockerfile, three entry points and only the native argon2 packages", () => {
-    expect(readFileSync(join(bundle.contextDir, "Dockerfile"), "utf8")).toBe(DOCKERFILE);
+    const dockerfile = readFileSync(join(bundle.contextDir, "Dockerfile"), "utf8");
+    const copy = mkdtempSync(join(tmpdir(), "krc-bundle-code-"));
+    try {
+      cpSync(bundle.contextDir, copy, { recursive: true });
+      rmSync(join(copy, "Dockerfile"));
+      expect(dockerfile).toBe(renderDockerfile(hashDirectory(copy)));
+    } finally {
+      rmSync(copy, { recursive: true, force: true });
+    }
     const listing = ["server.js", "migrate.js", "healthcheck.js", "node_modules/@node-rs/argon2/index.js", "node_modules/@node-rs/argon2-linux-x64-gnu/argon2.linux-x64-gnu.node"];
     for (const file of listing) expect(() => readFileSync(join(bundle.contextDir, file))).not.toThrow();
     expect(bundle.contentHash).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it("labels the image with the OCI keys, the code's hash as revision and krc.project when rendering the Dockerfile", () => {
+    const revision = "e".repeat(64);
+    const labels = renderDockerfile(revision).match(/^LABEL [\s\S]*?[^\\]\n/m)?.[0] ?? "";
+    expect(labels.split(/\s*\\\n\s*|\n/).filter(Boolean)).toEqual([
+      'LABEL org.opencontainers.image.title="krc-api"',
+      'org.opencontainers.image.description="krc CRM API (Express), bundled by app/build.ts"',
+      'org.opencontainers.image.source="app/"',
+      'org.opencontainers.image.vendor="krc"',
+      `org.opencontainers.image.revision="${revision}"`,
+      'org.opencontainers.image.base.name="${BASE_IMAGE}"',
+      'krc.project="krc"',
+    ]);
+    // Redeclared after FROM, or the label would read an empty BASE_IMAGE.
+    expect(renderDockerfile(revision)).toMatch(/^FROM \$\{BASE_IMAGE\}\nARG BASE_IMAGE\nLABEL /m);
+    expect(renderDockerfile(revision)).not.toMatch(/created|date|time/i);
+  });
+
+  it("refuses a revision that is not a sha256 hex digest when rendering the Dockerfile", () => {
+    expect(() => renderDockerfile("abc\nRUN id")).toThrow('revision must be a sha256 hex digest, got "abc\\nRUN id"');
   });
 
   it("returns the same content hash when the sources did not change", async () => {
