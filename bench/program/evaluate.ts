@@ -13,15 +13,16 @@ import { loadProgramConfig } from "../../test/support/harness/config";
 import { installMocks } from "../../test/support/mocks";
 
 async function main(): Promise<void> {
-  const [program, projectDir, stackFile] = process.argv.slice(2);
-  if (!program || !projectDir || !stackFile) throw new Error("usage: evaluate.ts <program.ts> <project dir> <stack file>");
+  const [programArg, projectDir, stackFile] = process.argv.slice(2);
+  if (!programArg || !projectDir || !stackFile) throw new Error("usage: evaluate.ts <program.ts> <project dir> <stack file>");
+  const program = resolve(programArg);
   const config = loadProgramConfig(join(projectDir, "Pulumi.yaml"), resolve(projectDir, stackFile), []);
   const stack = /Pulumi\.([a-z0-9-]+)\.yaml$/.exec(stackFile)?.[1] ?? "bench";
   const mocks = await installMocks(stack);
   pulumi.runtime.setAllConfig(config.values, [...config.secretKeys]);
   process.chdir(projectDir);
   // The program is CommonJS, loaded the way the language host loads it.
-  const exported = (await import(resolve(program))) as Record<string, unknown>;
+  const exported = (await import(program)) as Record<string, unknown>;
   for (const [key, value] of Object.entries(exported)) {
     if (key === "__esModule" || key === "default" || typeof value === "function") continue;
     await (pulumi.output(value) as unknown as { promise(): Promise<unknown> }).promise();
