@@ -21,6 +21,7 @@ export default defineConfig({
         test: {
           name: "live",
           include: ["test/live/**/*.test.ts"],
+          globalSetup: ["test/live/global-setup.ts"],
           testTimeout: 900_000,
           hookTimeout: 1_200_000,
           fileParallelism: false,

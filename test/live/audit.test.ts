@@ -2,14 +2,15 @@
  * `npm run audit` against real containers on the local engine, from outside, through the same
  * command line an operator uses. Two parts: containers this test creates itself (a hardened
  * krc-shaped stack and a deliberately weak container; labelled krc.stack=audit-test*, removed
- * by label), and the project's deployed stack from `.live/stack.json` (or KRC_STACK_JSON), which
- * `npm run live:up` writes before the live tests run.
+ * by label), and the project's deployed stack: the live suite's shared stack, or the one
+ * KRC_STACK_JSON names (test/support/live-stack.ts).
  */
 import { execFile } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { sharedStackJson } from "../support/live-stack";
 import { CHECKS } from "../../tools/audit/checks";
 import type { Result } from "../../tools/audit/types";
 import { buildSleeperImage, createHardenedStack, createWeakContainer, removeStack } from "./audit-stack";
@@ -99,10 +100,8 @@ describe("npm run audit on containers this test creates", () => {
 });
 
 describe("npm run audit on the deployed stack", () => {
-  const stackJson = process.env["KRC_STACK_JSON"] ?? join(ROOT, ".live", "stack.json");
-
   it("exits 0 with no FAIL and covers every container of the stack", async () => {
-    if (!existsSync(stackJson)) throw new Error(`${stackJson} does not exist: deploy the local stack first with \`npm run live:up\``);
+    const stackJson = await sharedStackJson();
     const deployed = JSON.parse(readFileSync(stackJson, "utf8")) as { containers: string[] };
     const run = await audit("--stack-json", stackJson, "--json");
     const all = results(run);

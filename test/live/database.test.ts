@@ -7,22 +7,17 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { Client, type ClientConfig } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { rotateSuperuserPasswordSql } from "../../infra/components/roles";
 import { DEFAULT_ACCESS_LIMITS } from "../../infra/grants";
-import { removeLeftovers, runHarness } from "../support/harness/run";
+import { LiveStack } from "../support/live-stack";
 import type { StackJson } from "../support/harness/stackJson";
 
-const STACK = "dbtest";
-const ROOT = resolve(__dirname, "../..");
-const STATE_DIR = join(ROOT, ".live", STACK);
-const STACK_JSON = join(STATE_DIR, "stack.json");
-const HTTP_PORT = 28080;
-const HTTPS_PORT = 28443;
+const live = new LiveStack("dbtest", { http: 28080, https: 28443 });
+const STACK_JSON = live.stackJsonPath;
 const run = promisify(execFile);
 
 type Stack = StackJson;
@@ -30,22 +25,12 @@ type Role = { user: string; password: string };
 
 /** Deploys (or updates) the test stack: the dev config on its own ports, plus `key=value` overrides. */
 async function up(sets: readonly string[] = []): Promise<void> {
-  const config = [
-    "krc:postgresImage=krc-standin/postgres:15",
-    "krc:caddyImage=krc-standin/caddy:2",
-    "krc:nodeImage=krc-standin/node:20",
-    `krc:httpPort=${HTTP_PORT}`,
-    `krc:httpsPort=${HTTPS_PORT}`,
-    `krc:corsOrigins=["https://krc.localhost:${HTTPS_PORT}","https://kiosk.localhost:${HTTPS_PORT}"]`,
-    ...sets,
-  ];
-  const result = await runHarness(["up", "--stack", STACK, "--config", "Pulumi.dev.yaml", "--stack-json", STACK_JSON, ...config.flatMap((c) => ["--set", c])]);
-  if (result.code !== 0) throw new Error(`harness up ${STACK} failed:\n${result.stdout}\n${result.stderr}`);
+  await live.upOrThrow(...sets);
   stack = loadStack();
 }
 
 function loadStack(): Stack {
-  const loaded = JSON.parse(readFileSync(STACK_JSON, "utf8")) as Stack;
+  const loaded = live.load();
   for (const key of ["owner", "app", "readonly", "superuser"]) {
     if (!loaded.postgres.roles[key]) throw new Error(`${STACK_JSON}: postgres.roles.${key} is missing`);
   }
@@ -100,8 +85,7 @@ async function superuserSql(sql: string, database = "postgres"): Promise<string>
 
 beforeAll(async () => {
   // Leftovers of an interrupted run: objects by label, and the state that describes them.
-  await removeLeftovers(STACK);
-  rmSync(STATE_DIR, { recursive: true, force: true });
+  await live.reset();
   await up();
   const found = stack.containers.find((name) => name.endsWith("-db"));
   if (!found) throw new Error(`${STACK_JSON}: no database container in containers`);
@@ -114,11 +98,11 @@ beforeAll(async () => {
 afterAll(async () => {
   // A destroy must succeed on its own: roles holding privileges in the app database cannot be
   // dropped before it, so the program orders them.
-  const down = await runHarness(["down", "--stack", STACK, "--stack-json", STACK_JSON]);
-  await removeLeftovers(STACK);
-  if (down.code !== 0) throw new Error(`harness down ${STACK} failed:\n${down.stdout}\n${down.stderr}`);
-  // The state directory holds the database certificates and the superuser's client key.
-  rmSync(STATE_DIR, { recursive: true, force: true });
+  const down = await live.down();
+  // reset() also removes the state directory, which holds the database certificates and the
+  // superuser's client key.
+  await live.reset();
+  if (down.code !== 0) throw new Error(`harness down ${live.name} failed:\n${down.stdout}\n${down.stderr}`);
 });
 
 describe("acting as app", () => {

@@ -1,19 +1,19 @@
 /**
  * The edge, checked from outside on the deployed stack: TLS versions and suites, the redirect,
  * the security headers on API and Caddy responses, refusal of unknown names, the body limit, the
- * access log filters and the loopback-only health listener. Deploys nothing: it uses the stack that
- * `npm run live:up` (the live harness) wrote to `.live/stack.json`, or the file named by
- * KRC_STACK_JSON. Traffic goes only to 127.0.0.1 and the stack's own proxy container.
+ * access log filters and the loopback-only health listener. Runs against the live suite's shared
+ * stack, or the one KRC_STACK_JSON names (test/support/live-stack.ts). Traffic goes only to
+ * 127.0.0.1 and the stack's own proxy container.
  */
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import * as http from "node:http";
 import * as https from "node:https";
 import { isIP } from "node:net";
-import { join } from "node:path";
 import * as tls from "node:tls";
 import { beforeAll, describe, expect, it } from "vitest";
+import { sharedStackJson } from "../support/live-stack";
 import { CADDY_HEALTH_URL, MOZILLA_INTERMEDIATE_CIPHERS, REMOVED_RESPONSE_HEADERS, securityHeaders } from "../../infra/caddyfile";
 
 interface Edge {
@@ -27,12 +27,7 @@ interface Edge {
   apiContainer: string;
 }
 
-const STACK_JSON = process.env.KRC_STACK_JSON ?? join(__dirname, "..", "..", ".live", "stack.json");
-
-function loadEdge(): Edge {
-  if (!existsSync(STACK_JSON)) {
-    throw new Error(`${STACK_JSON} does not exist: deploy the local stack first with \`npm run live:up\``);
-  }
+function loadEdge(STACK_JSON: string): Edge {
   const stack = JSON.parse(readFileSync(STACK_JSON, "utf8")) as {
     url: string;
     httpUrl: string;
@@ -149,8 +144,8 @@ function expectSecurityHeaders(reply: Reply): void {
 
 describe("the edge of the deployed stack", () => {
   let edge: Edge;
-  beforeAll(() => {
-    edge = loadEdge();
+  beforeAll(async () => {
+    edge = loadEdge(await sharedStackJson());
   });
 
   it.each(["TLSv1", "TLSv1.1"] as const)("refuses a %s handshake with a protocol-version alert", async (version) => {

@@ -5,37 +5,20 @@
  * second run, secret rotation, and a teardown that leaves nothing behind.
  */
 import { randomBytes } from "node:crypto";
-import { readFileSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { Client } from "pg";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { docker } from "../support/harness/providers/docker/engine";
-import { changes, leftovers, removeLeftovers, runHarness, type HarnessRun } from "../support/harness/run";
+import { changes, leftovers, type HarnessRun } from "../support/harness/run";
+import { LiveStack } from "../support/live-stack";
 import { unwrapDeep } from "../support/harness/secrets";
 import type { StackJson } from "../support/harness/stackJson";
 import { StateStore } from "../support/harness/state";
 
-const STACK = "livetest";
-const ROOT = resolve(__dirname, "../..");
-const STATE_DIR = join(ROOT, ".live", STACK);
-const STACK_JSON = join(STATE_DIR, "stack.json");
-const HTTP_PORT = 18080;
-const HTTPS_PORT = 18443;
-
-/** The dev stack's config on ports of its own, with the stand-in images; extra `key=value` pairs override. */
-function up(...sets: string[]): Promise<HarnessRun> {
-  const config = [
-    "krc:postgresImage=krc-standin/postgres:15",
-    "krc:caddyImage=krc-standin/caddy:2",
-    "krc:nodeImage=krc-standin/node:20",
-    `krc:httpPort=${HTTP_PORT}`,
-    `krc:httpsPort=${HTTPS_PORT}`,
-    `krc:corsOrigins=["https://krc.localhost:${HTTPS_PORT}","https://kiosk.localhost:${HTTPS_PORT}"]`,
-    ...sets,
-  ];
-  return runHarness(["up", "--stack", STACK, "--config", "Pulumi.dev.yaml", "--stack-json", STACK_JSON, ...config.flatMap((c) => ["--set", c])]);
-}
+const live = new LiveStack("livetest", { http: 18080, https: 18443 });
+const STACK = live.name;
 
 function expectSuccess(run: HarnessRun): void {
   // The harness's own error output is the useful failure message (secrets are redacted in it).
@@ -70,7 +53,7 @@ async function containerIds(): Promise<Record<string, string>> {
 
 /** Every generated secret value of the stack, read from the harness's (encrypted) state. */
 function generatedSecrets(): string[] {
-  const state = new StateStore(join(STATE_DIR, "state.json")).load(STACK);
+  const state = new StateStore(join(live.stateDir, "state.json")).load(STACK);
   const values: string[] = [];
   for (const r of state.resources) {
     const out = unwrapDeep(r.outputs) as Record<string, unknown>;
@@ -104,19 +87,18 @@ let adminToken = "";
 describe("the dev stack deployed for real", () => {
   beforeAll(async () => {
     // Leftovers of an interrupted run: objects by label, and the state that describes them.
-    await removeLeftovers(STACK);
-    rmSync(STATE_DIR, { recursive: true, force: true });
-    const cold = await up();
+    await live.reset();
+    const cold = await live.up();
     expectSuccess(cold);
     console.warn(`live: cold deploy of ${STACK} took ${cold.seconds.toFixed(1)} s (${cold.summary?.create ?? 0} resources)`);
-    stack = JSON.parse(readFileSync(STACK_JSON, "utf8")) as StackJson;
+    stack = live.load();
     agent = new Agent({ connect: { ca: readFileSync(stack.caCert, "utf8"), servername: new URL(stack.url).hostname } });
   });
 
   afterAll(async () => {
     await agent?.close();
-    await runHarness(["down", "--stack", STACK, "--stack-json", STACK_JSON]);
-    await removeLeftovers(STACK);
+    await live.down();
+    await live.reset();
   });
 
   it("answers /healthz with 200 over HTTPS trusted through Caddy's root CA only", async () => {
@@ -128,7 +110,7 @@ describe("the dev stack deployed for real", () => {
   it("fails TLS when Caddy's root CA is not trusted", async () => {
     const untrusting = new Agent({ connect: { servername: new URL(stack.url).hostname } });
     try {
-      await expect(request(`https://127.0.0.1:${HTTPS_PORT}/healthz`, { dispatcher: untrusting, headers: { host: new URL(stack.url).host } })).rejects.toThrow(
+      await expect(request(`https://127.0.0.1:${live.ports.https}/healthz`, { dispatcher: untrusting, headers: { host: new URL(stack.url).host } })).rejects.toThrow(
         /certificate/i,
       );
     } finally {
@@ -188,7 +170,7 @@ describe("the dev stack deployed for real", () => {
 
   it("changes nothing on a second run with the same config, keeping every container", async () => {
     const before = await containerIds();
-    const again = await up();
+    const again = await live.up();
     expectSuccess(again);
     console.warn(`live: no-change run took ${again.seconds.toFixed(1)} s`);
     expect(changes(again.summary)).toBe(0);
@@ -200,9 +182,9 @@ describe("the dev stack deployed for real", () => {
     await connectAs("app", oldAppPassword);
     expect((await api("GET", "/auth/me", adminToken)).status).toBe(200);
 
-    const rotated = await up("krc:jwtSigningKeyVersion=2", "krc:dbAppPasswordVersion=2");
+    const rotated = await live.up("krc:jwtSigningKeyVersion=2", "krc:dbAppPasswordVersion=2");
     expectSuccess(rotated);
-    stack = JSON.parse(readFileSync(STACK_JSON, "utf8")) as StackJson;
+    stack = live.load();
     const newAppPassword = stack.postgres.roles["app"]?.password ?? "";
     expect(newAppPassword).not.toBe(oldAppPassword);
 
@@ -219,7 +201,7 @@ describe("the dev stack deployed for real", () => {
   });
 
   it("leaves no container, network or volume of the stack after teardown", async () => {
-    const down = await runHarness(["down", "--stack", STACK, "--stack-json", STACK_JSON]);
+    const down = await live.down();
     expectSuccess(down);
     expect(await leftovers(STACK)).toEqual({ containers: [], networks: [], volumes: [] });
   });
