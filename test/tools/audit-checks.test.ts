@@ -125,6 +125,13 @@ const ROWS: Row[] = [
   { id: "5.25", when: "the default cgroup parent is used", subject: () => subject(), status: "PASS", detail: /default cgroup/ },
   { id: "5.29", when: "an unlabelled container has no pids limit", subject: () => subject({ edit: (c) => { c.HostConfig.PidsLimit = undefined; c.Config.Labels = {}; } }), status: "FAIL", detail: /does not cover service <unlabelled>/ },
   { id: "5.30", when: "only the stack's networks are attached", subject: () => subject(), status: "PASS", detail: /krc-audit-fixture-internal/ },
+  {
+    id: "5.30",
+    when: "created in the default mode but detached from the bridge (the provider's networks_advanced)",
+    subject: () => subject({ edit: host((h) => void (h.NetworkMode = "default")) }),
+    status: "PASS",
+    detail: /krc-audit-fixture-internal/,
+  },
   { id: "5.31", when: "the user namespace is not the host's", subject: () => subject(), status: "PASS", detail: /user namespace mode/ },
 ];
 

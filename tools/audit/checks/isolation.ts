@@ -67,8 +67,10 @@ export const ISOLATION_CHECKS: readonly Check[] = [
     id: "5.30",
     title: "Ensure that Docker's default bridge \"docker0\" is not used",
     run(s) {
-      const mode = s.container.HostConfig.NetworkMode ?? "";
-      if (mode === "default" || mode === "bridge" || "bridge" in s.networks) return fail("attached to the default bridge");
+      // What counts is the attachment, not HostConfig.NetworkMode: the docker provider creates a
+      // container with networks_advanced in the default mode, then disconnects it from the bridge
+      // before starting it, and a restart reconnects only the networks it is attached to.
+      if ("bridge" in s.networks) return fail("attached to the default bridge");
       return pass(`networks: ${Object.keys(s.networks).join(", ") || "none"}`);
     },
   },
