@@ -66,13 +66,13 @@ function endpointOf(stack: LiveStack): Endpoint {
 }
 
 /** Fails with StackNotUpError unless the stack answers /healthz through Caddy with a verified certificate. */
-async function preflight(endpoint: Endpoint, stack: LiveStack): Promise<void> {
+async function preflight(endpoint: Endpoint, stack: LiveStack, stackJson: string): Promise<void> {
   const client = connect(endpoint);
   try {
     const reply = await send(client, endpoint, { method: "GET", path: "/healthz" });
     if (reply.status !== 200) throw new Error(`HTTP ${reply.status}`);
   } catch (e) {
-    throw new StackNotUpError(`the stack of ${STACK_JSON} does not answer ${stack.url.origin}/healthz on 127.0.0.1:${endpoint.port} (${e instanceof Error ? e.message : String(e)}); deploy it with \`npm run live:up\`.`);
+    throw new StackNotUpError(`the stack of ${stackJson} does not answer ${stack.url.origin}/healthz on 127.0.0.1:${endpoint.port} (${e instanceof Error ? e.message : String(e)}); deploy it with \`npm run live:up\`.`);
   } finally {
     await client.close();
   }
@@ -103,7 +103,7 @@ async function main(): Promise<number> {
   let stack: LiveStack | undefined;
   if (needsStack) {
     stack = loadStack(args.stackJson);
-    await preflight(endpointOf(stack), stack);
+    await preflight(endpointOf(stack), stack, args.stackJson);
     log(`bench: stack "${stack.stack}" at ${stack.url.origin} (containers ${stack.containers.join(", ")})`);
   }
   await removeBenchObjects();
