@@ -9,8 +9,22 @@
  *   (`clientcert=verify-full`) on top of its password, and over the container's own Unix socket by peer identity: the entrypoint's
  *   initialization and the operator's superuser-password rotation (see components/roles.ts) use it,
  *   and only a process already inside the container (uid 999) can reach that socket.
+ * - The container's healthcheck (`pg_isready` over TCP on 127.0.0.1) as {@link HEALTH_PROBE}'s
+ *   user: without an entry every probe logs FATAL "no pg_hba.conf entry" twice (pg_isready tries TLS
+ *   first, then plaintext). With one, the server answers the TLS attempt with its SCRAM challenge,
+ *   pg_isready counts that as "accepting connections" and hangs up, and a client leaving at the
+ *   password prompt is not logged. The user is `pg_isready`: names starting with `pg_` are reserved,
+ *   so no such role can ever be created, and the entry lets nobody in.
  */
 import { isIPv4 } from "node:net";
+
+/** Who the database container's healthcheck connects as, and from where (see the header). */
+export const HEALTH_PROBE = Object.freeze({ user: "pg_isready", database: "postgres", address: "127.0.0.1" });
+
+/** The database container's healthcheck command: pg_isready over TCP as {@link HEALTH_PROBE}. */
+export function healthCheckCommand(port: number): string[] {
+  return ["pg_isready", "-q", "-h", HEALTH_PROBE.address, "-p", String(port), "-U", HEALTH_PROBE.user, "-d", HEALTH_PROBE.database];
+}
 
 /** What the rules depend on. */
 export interface PgHbaInput {
@@ -73,6 +87,8 @@ export function renderPgHba(input: PgHbaInput): string {
     ["local", "all", input.superuser, "", "peer"],
     ["hostssl", input.database, [...input.roles].sort().join(","), input.subnet, "scram-sha-256"],
     ["hostssl", "all", input.superuser, `${input.providerAddress}/32`, "scram-sha-256 clientcert=verify-full"],
+    // Last, so it never shadows the provider's line (tests use 127.0.0.1 as the provider's address).
+    ["hostssl", HEALTH_PROBE.database, HEALTH_PROBE.user, `${HEALTH_PROBE.address}/32`, "scram-sha-256"],
   ];
   const header: [string, string, string, string, string] = ["# TYPE", "DATABASE", "USER", "ADDRESS", "METHOD"];
   const widths = header.map((_, i) => Math.max(...[header, ...rows].map((row) => row[i]?.length ?? 0)));

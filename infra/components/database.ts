@@ -2,6 +2,7 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { hardenedContainer } from "../baseline";
 import { dockerLabels, namePrefix, POSTGRES, SECRETS_DIR, secretPath } from "../naming";
+import { healthCheckCommand } from "../pg-hba";
 import { FileVolume, type VolumeFile } from "./file-volume";
 
 /** Type token of {@link Database}. */
@@ -143,7 +144,7 @@ export class Database extends pulumi.ComponentResource {
             // TCP, not the socket: during first initialisation the entrypoint runs a temporary
             // server on the socket only, which must not count as ready.
             health: {
-              command: ["pg_isready", "-q", "-h", "127.0.0.1", "-p", String(POSTGRES.port), "-U", POSTGRES.superuser],
+              command: healthCheckCommand(POSTGRES.port),
               intervalSeconds: 5,
               timeoutSeconds: 5,
               retries: 12,

@@ -145,7 +145,7 @@ describe("Database", () => {
       name: "krc-t-db",
       command: ["postgres"],
       envs: ["POSTGRES_PASSWORD_FILE=/run/secrets/postgres_password", "POSTGRES_INITDB_ARGS=--auth-local=scram-sha-256 --auth-host=scram-sha-256"],
-      healthcheck: { tests: ["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432", "-U", "postgres"] },
+      healthcheck: { tests: ["CMD", "pg_isready", "-q", "-h", "127.0.0.1", "-p", "5432", "-U", "pg_isready", "-d", "postgres"] },
       tmpfs: { "/run/postgresql": "rw,noexec,nosuid,nodev,size=1m,uid=999,gid=999", "/tmp": "rw,noexec,nosuid,nodev,size=64m" },
       mounts: [
         { type: "volume", source: "krc-t-db-data", target: "/var/lib/postgresql/data" },

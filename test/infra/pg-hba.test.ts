@@ -1,5 +1,11 @@
-import { describe, expect, it } from "vitest";
-import { renderPgHba, type PgHbaInput } from "../../infra/pg-hba";
+import { execFile } from "node:child_process";
+import { chownSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { Client } from "pg";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { HEALTH_PROBE, healthCheckCommand, renderPgHba, type PgHbaInput } from "../../infra/pg-hba";
+import { tlsPrivateKey, tlsSelfSignedCert } from "../support/harness/providers/tls";
+import { PG_BIN, startPostgres, type TestPostgres } from "../support/postgres";
 
 const input: PgHbaInput = {
   database: "krc",
@@ -18,6 +24,7 @@ describe("renderPgHba", () => {
       local    all       postgres                                       peer
       hostssl  krc       krc_app,krc_owner,krc_readonly  172.20.0.0/16  scram-sha-256
       hostssl  all       postgres                        172.20.0.1/32  scram-sha-256 clientcert=verify-full
+      hostssl  postgres  pg_isready                      127.0.0.1/32   scram-sha-256
       "
     `);
   });
@@ -41,5 +48,88 @@ describe("renderPgHba", () => {
     [{ database: "krc db" }, 'database must be a lower-case PostgreSQL identifier, got "krc db"'],
   ])("rejects %j with a message naming the field", (patch, message) => {
     expect(() => renderPgHba({ ...input, ...patch })).toThrow(message);
+  });
+});
+
+describe("renderPgHba on a real PostgreSQL 15 with TLS", () => {
+  let pg: TestPostgres;
+  let admin: Client;
+  let ca = "";
+  let dataDir = "";
+  const context = { stack: "pg-hba-test", urn: "urn:test", name: "test", providerConfig: {}, log: () => undefined };
+
+  /** Installs `hba` as the server's pg_hba.conf and reloads; returns the rules the server refused. */
+  async function useHba(hba: string): Promise<unknown[]> {
+    const owner = statSync(dataDir);
+    writeFileSync(join(dataDir, "pg_hba.conf"), hba, { mode: 0o600 });
+    chownSync(join(dataDir, "pg_hba.conf"), owner.uid, owner.gid);
+    await admin.query("SELECT pg_reload_conf()");
+    await new Promise((r) => setTimeout(r, 300));
+    return (await admin.query("SELECT line_number, error FROM pg_hba_file_rules WHERE error IS NOT NULL")).rows;
+  }
+
+  /** Runs the container's healthcheck against the server; returns its exit code and what the server logged meanwhile. */
+  async function probe(): Promise<{ code: number; log: string }> {
+    const from = readFileSync(pg.logFile, "utf8").length;
+    const [command, ...args] = healthCheckCommand(pg.port);
+    const code = await new Promise<number>((done) => execFile(join(PG_BIN, command as string), args, (error) => done(error ? Number(error.code) : 0)));
+    // The backend writes its lines as it exits, after pg_isready has its answer.
+    await new Promise((r) => setTimeout(r, 300));
+    return { code, log: readFileSync(pg.logFile, "utf8").slice(from) };
+  }
+
+  beforeAll(async () => {
+    const key = await tlsPrivateKey.create(context, { algorithm: "ECDSA", ecdsaCurve: "P256" });
+    const cert = await tlsSelfSignedCert.create(context, {
+      privateKeyPem: key.outputs["privateKeyPem"],
+      subject: { commonName: "localhost" },
+      dnsNames: ["localhost"],
+      isCaCertificate: true,
+      validityPeriodHours: 1,
+      allowedUses: ["cert_signing", "digital_signature", "server_auth"],
+    });
+    ca = cert.outputs["certPem"] as string;
+    pg = await startPostgres({ owner: "hba_owner", app: "hba_app", database: "hba" });
+    admin = new Client({ host: pg.host, port: pg.port, user: pg.superuser.user, password: pg.superuser.password, database: "postgres" });
+    await admin.connect();
+    dataDir = String((await admin.query("SHOW data_directory")).rows[0]?.data_directory);
+    const owner = statSync(dataDir);
+    for (const [file, content] of [["server.crt", ca], ["server.key", key.outputs["privateKeyPem"] as string]] as const) {
+      writeFileSync(join(dataDir, file), content, { mode: 0o600 });
+      chownSync(join(dataDir, file), owner.uid, owner.gid);
+    }
+    for (const [name, value] of [["ssl", "on"], ["ssl_cert_file", "server.crt"], ["ssl_key_file", "server.key"], ["log_connections", "on"]]) {
+      await admin.query(`ALTER SYSTEM SET ${name} = '${value}'`);
+    }
+    // The admin session stays open across pg_hba changes: the rendered rules let no one in from here.
+    await admin.query("SELECT pg_reload_conf()");
+  }, 120_000);
+
+  afterAll(async () => {
+    await admin?.end();
+    await pg?.stop();
+  });
+
+  it("logs FATAL twice per probe when the healthcheck has no entry (pg_isready tries TLS, then plaintext)", async () => {
+    const withoutProbe = renderPgHba(input).split("\n").filter((line) => !line.includes(HEALTH_PROBE.user)).join("\n");
+    expect(await useHba(withoutProbe)).toEqual([]);
+    const { code, log } = await probe();
+    expect(code).toBe(0);
+    expect(log.match(/FATAL: {2}no pg_hba\.conf entry for host "127\.0\.0\.1", user "pg_isready"/g)).toHaveLength(2);
+  });
+
+  it("logs only the connection when the healthcheck probes with the rendered rules", async () => {
+    expect(await useHba(renderPgHba(input))).toEqual([]);
+    const { code, log } = await probe();
+    expect(code).toBe(0);
+    expect(log).toMatch(/connection received: host=127\.0\.0\.1/);
+    expect(log).not.toMatch(/FATAL|ERROR/);
+  });
+
+  it("lets no one in through the healthcheck's entry when a password is offered", async () => {
+    expect(await useHba(renderPgHba(input))).toEqual([]);
+    const probeUser = new Client({ host: "127.0.0.1", port: pg.port, user: HEALTH_PROBE.user, password: "any", database: HEALTH_PROBE.database, ssl: { ca, servername: "localhost" } });
+    await expect(probeUser.connect()).rejects.toThrow(`password authentication failed for user "${HEALTH_PROBE.user}"`);
+    await expect(admin.query(`CREATE ROLE ${HEALTH_PROBE.user} LOGIN PASSWORD 'x'`)).rejects.toThrow(`role name "${HEALTH_PROBE.user}" is reserved`);
   });
 });

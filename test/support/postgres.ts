@@ -26,6 +26,8 @@ export interface TestPostgres {
   readonly superuser: RoleCredentials;
   readonly owner: RoleCredentials;
   readonly app: RoleCredentials;
+  /** The server's log file. */
+  readonly logFile: string;
   /** Stops the server and removes its directory. */
   stop(): Promise<void>;
 }
@@ -120,7 +122,7 @@ export async function startPostgres(names = { owner: "krc_owner", app: "krc_app"
     } finally {
       await db.end();
     }
-    return { host: "127.0.0.1", port, database: names.database, superuser, owner, app, stop };
+    return { host: "127.0.0.1", port, database: names.database, superuser, owner, app, logFile: join(dir, "log"), stop };
   } catch (error) {
     await stop();
     throw error;
