@@ -10,6 +10,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { availableParallelism, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
+import { LOGIN_WINDOW_MS } from "../app/src/auth/rateLimit";
 import { adminSession, deleteClients, deleteUser, staffSession, type Session } from "./api/session";
 import { removeBenchObjects } from "./lib/dockerObjects";
 import { connect, send, type Endpoint } from "./lib/load";
@@ -19,7 +20,7 @@ import { benchApi } from "./sections/api";
 import { benchColdStart } from "./sections/coldstart";
 import { benchDeploy } from "./sections/deploy";
 import { benchFootprint } from "./sections/footprint";
-import { benchLogin } from "./sections/login";
+import { benchLogin, LOGIN_CLIENTS } from "./sections/login";
 import { loginBurst, memoryFigures, withMemoryPeak } from "./sections/memory";
 import { benchProgram } from "./sections/program";
 
@@ -118,9 +119,11 @@ async function main(): Promise<number> {
     let admin: Session | undefined;
     let staff: (Session & { email: string; password: string }) | undefined;
     const created: string[] = [];
+    let loginsAt = 0;
     const client = connect(endpoint);
     try {
       if (args.only.has("api") || args.only.has("login")) {
+        loginsAt = Date.now();
         admin = await adminSession(client, endpoint, live.stack, live.adminEmail, live.adminPassword, { path: join(dirname(args.stackJson), "bench", "admin.json") });
         staff = await staffSession(client, endpoint, admin);
       }
@@ -132,7 +135,14 @@ async function main(): Promise<number> {
         });
         await section("login", async () => {
           const result = await benchLogin(live, staffUser, log);
-          log(`  burst of ${8} concurrent logins through Caddy to the deployed API`);
+          // The bench's own logins through Caddy spent part of this address's budget; a burst after the
+          // window has passed gets the whole budget (the API section alone takes longer than that).
+          const wait = LOGIN_WINDOW_MS + 1_000 - (Date.now() - loginsAt);
+          if (wait > 0) {
+            log(`  waiting ${Math.ceil(wait / 1000)} s for the login window of the bench's own logins to pass`);
+            await new Promise((r) => setTimeout(r, wait));
+          }
+          log(`  burst of ${LOGIN_CLIENTS} concurrent logins through Caddy to the deployed API`);
           const m = await withMemoryPeak(api, async () => {
             const burst = await loginBurst(endpoint, staffUser.email, staffUser.password);
             await new Promise((r) => setTimeout(r, 500));
