@@ -195,6 +195,18 @@ export function planDatabaseAccess(
   return Object.freeze({ names, roles, grants, defaultPrivileges });
 }
 
+/**
+ * The catalog row a grant or default privilege rewrites, as a key: a schema's ACL, a database's, the
+ * ACLs of every table (or sequence) in a schema, or one (owner, schema, kind) row of
+ * pg_default_acl. The Postgres provider locks only the grantee role (and the database for database
+ * grants), so two entries with the same target for different roles, applied at once, fail with
+ * "tuple concurrently updated" (or a duplicate pg_default_acl row): they must run one at a time.
+ */
+export function applyTarget(entry: GrantPlan | DefaultPrivilegePlan): string {
+  if ("owner" in entry) return `default-acl:${entry.database}:${entry.schema}:${entry.owner}:${entry.objectType}`;
+  return `acl:${entry.database}:${entry.objectType}:${entry.schema ?? ""}`;
+}
+
 /** Where the database container finds its TLS and pg_hba files. */
 export interface ServerFiles {
   readonly certFile: string;

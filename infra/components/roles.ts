@@ -1,6 +1,7 @@
 import * as postgresql from "@pulumi/postgresql";
 import * as pulumi from "@pulumi/pulumi";
 import {
+  applyTarget,
   DEFAULT_ACCESS_LIMITS,
   DEFAULT_ACCESS_NAMES,
   planDatabaseAccess,
@@ -142,9 +143,17 @@ export class DatabaseRoles extends pulumi.ComponentResource {
     // A changed grant must be revoked before it is granted again: replacing create-first would
     // let the old grant's delete (REVOKE ALL) undo the new one.
     const grantOpts = { ...childOpts, deleteBeforeReplace: true };
+    // Entries that rewrite the same catalog row run one after another (see `applyTarget`): the
+    // provider's own locks would let them race.
+    const previous = new Map<string, pulumi.Resource>();
+    const after = (target: string): pulumi.CustomResourceOptions => {
+      const before = previous.get(target);
+      return { ...grantOpts, dependsOn: before === undefined ? grantOpts.dependsOn : [...grantOpts.dependsOn, before] };
+    };
     for (const grant of plan.grants) {
+      const target = applyTarget(grant);
       // Revokes all of the role's privileges on the object, then grants exactly these.
-      new postgresql.Grant(
+      const resource = new postgresql.Grant(
         `${name}-grant-${grant.key}`,
         {
           database: databaseName(grant.database),
@@ -153,12 +162,14 @@ export class DatabaseRoles extends pulumi.ComponentResource {
           ...(grant.schema !== undefined ? { schema: grant.schema } : {}),
           privileges: [...grant.privileges],
         },
-        grantOpts,
+        after(target),
       );
+      previous.set(target, resource);
     }
     for (const defaults of plan.defaultPrivileges) {
+      const target = applyTarget(defaults);
       // What the owner's future tables and sequences grant at creation (migrations run as the owner).
-      new postgresql.DefaultPrivileges(
+      const resource = new postgresql.DefaultPrivileges(
         `${name}-default-${defaults.key}`,
         {
           database: database.name,
@@ -168,8 +179,9 @@ export class DatabaseRoles extends pulumi.ComponentResource {
           objectType: defaults.objectType,
           privileges: [...defaults.privileges],
         },
-        grantOpts,
+        after(target),
       );
+      previous.set(target, resource);
     }
 
     this.databaseName = database.name;

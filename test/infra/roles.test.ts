@@ -4,6 +4,7 @@ import { DatabaseTls, validateDatabaseTlsArgs } from "../../infra/components/dat
 import { DatabaseRoles, rotateSuperuserPasswordSql, type DatabaseRolesArgs } from "../../infra/components/roles";
 import { planDatabaseAccess, scramSha256Verifier } from "../../infra/grants";
 import { unwrapDeep } from "../support/harness/secrets";
+import { recordOptions, valueOf, type RecordedOptions } from "../support/mocks";
 
 interface Registered {
   type: string;
@@ -67,9 +68,10 @@ beforeAll(async () => {
 });
 
 describe("DatabaseRoles", () => {
+  const options: RecordedOptions[] = [];
   beforeAll(async () => {
     registered = [];
-    const roles = new DatabaseRoles("krc-test-roles", args());
+    const roles = new DatabaseRoles("krc-test-roles", args(), { transformations: [recordOptions(options)] });
     await new Promise((resolve) => roles.readonlyUser.apply(resolve));
     await settled();
   });
@@ -135,6 +137,41 @@ describe("DatabaseRoles", () => {
       { database: "krc", schema: "public", owner: "krc_owner", role: "krc_readonly", objectType: "sequence", privileges: ["SELECT"] },
       { database: "krc", schema: "public", owner: "krc_owner", role: "krc_readonly", objectType: "table", privileges: ["SELECT"] },
     ]);
+  });
+
+  it("applies grants and default privileges that rewrite the same catalog row one after another", async () => {
+    const prefix = "krc-test-roles-";
+    const waitsFor: Record<string, string[]> = {};
+    for (const { type, name, opts } of options) {
+      if (!/^postgresql:index\/(grant:Grant|defaultPrivileges:DefaultPrivileges)$/.test(type)) continue;
+      const deps = await Promise.all(((opts.dependsOn ?? []) as pulumi.Resource[]).map(async (d) => (await valueOf(d.urn)).split("::").pop() as string));
+      waitsFor[name.slice(prefix.length)] = deps.filter((d) => d !== "db").map((d) => d.slice(prefix.length));
+      // Every one of them still waits for the healthy database container.
+      expect(deps, name).toContain("db");
+    }
+    expect(waitsFor).toEqual({
+      // The app database's ACL.
+      "grant-public-db": [],
+      "grant-owner-db": ["grant-public-db"],
+      "grant-app-db": ["grant-owner-db"],
+      "grant-readonly-db": ["grant-app-db"],
+      // One grant each on the system databases' ACLs.
+      "grant-public-postgres": [],
+      "grant-public-template1": [],
+      // The schema's ACL.
+      "grant-public-schema": [],
+      "grant-owner-schema": ["grant-public-schema"],
+      "grant-app-schema": ["grant-owner-schema"],
+      "grant-readonly-schema": ["grant-app-schema"],
+      // Tables' and sequences' ACLs: one grant each.
+      "grant-readonly-tables": [],
+      "grant-readonly-sequences": [],
+      // The owner's pg_default_acl rows for tables and for sequences.
+      "default-app-tables": [],
+      "default-readonly-tables": ["default-app-tables"],
+      "default-app-sequences": [],
+      "default-readonly-sequences": ["default-app-sequences"],
+    });
   });
 
   it("rejects a bad port before registering anything", () => {
