@@ -3,6 +3,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { CONFIG_DEFAULTS, CONFIG_KEYS, ConfigError, parseStackConfig } from "../../infra/config";
+import { stackFile } from "../support/program";
 
 const ROOT = join(__dirname, "..", "..");
 const DIGEST = `@sha256:${"a".repeat(64)}`;
@@ -30,15 +31,6 @@ function problemsOf(raw: Record<string, unknown>, stack = "prod"): readonly stri
     throw error;
   }
   return [];
-}
-
-function stackFile(stack: string): Record<string, unknown> {
-  const config = (parse(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config;
-  return Object.fromEntries(
-    Object.entries(config)
-      .filter(([key]) => key.startsWith("krc:"))
-      .map(([key, value]) => [key.slice("krc:".length), value]),
-  );
 }
 
 describe("parseStackConfig", () => {

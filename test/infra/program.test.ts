@@ -2,54 +2,16 @@
  * The whole program (infra/index.ts) under in-memory mocks: the resource graph it registers for
  * the dev and prod stack files, checked as security policies.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
 import * as pulumi from "@pulumi/pulumi";
-import { beforeAll, describe, expect, it, vi } from "vitest";
-import { parse } from "yaml";
+import { beforeAll, describe, expect, it } from "vitest";
 import {
   collectUnhandledRejections,
-  installMocks,
   registeredUrns,
   valueOf,
-  type MockOptions,
   type Recorded,
   type RecordingMocks,
 } from "../support/mocks";
-
-// The real bundler runs esbuild over app/; the graph only needs its result's shape.
-vi.mock("../../app/build", () => ({
-  bundleApi: () => Promise.resolve({ contextDir: "/tmp/krc-test-api-context", contentHash: "c".repeat(64) }),
-}));
-
-type Program = typeof import("../../infra/index.js");
-
-const ROOT = join(__dirname, "..", "..");
-
-/** The stack file's `krc:` config as Pulumi hands it to the program (strings; arrays as JSON). */
-function stackConfig(stack: string, overrides: Record<string, unknown> = {}): Record<string, string> {
-  const config = (parse(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config;
-  const merged = { ...config, ...Object.fromEntries(Object.entries(overrides).map(([k, v]) => [`krc:${k}`, v])) };
-  return Object.fromEntries(
-    Object.entries(merged)
-      .filter(([key]) => key.startsWith("krc:"))
-      .map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
-  );
-}
-
-/** Runs infra/index.ts once for `stack` and waits until every resource is registered. */
-async function runProgram(
-  stack: string,
-  overrides: Record<string, unknown> = {},
-  options?: MockOptions,
-): Promise<{ mocks: RecordingMocks; program: Program }> {
-  vi.resetModules();
-  const mocks = await installMocks(stack, options);
-  pulumi.runtime.setAllConfig(stackConfig(stack, overrides));
-  const program = (await import("../../infra/index.js")) as Program;
-  await Promise.all([valueOf(program.containers), valueOf(program.postgresCredentials), valueOf(program.dnsRecordIds)]);
-  return { mocks, program };
-}
+import { importProgram, prepareProgram, runProgram, type Program } from "../support/program";
 
 function labelsOf(container: Recorded): Record<string, string> {
   return Object.fromEntries((container.inputs.labels as { label: string; value: string }[]).map((l) => [l.label, l.value]));
@@ -334,10 +296,8 @@ describe("the prod stack's resource graph", () => {
 
 describe("a stack whose config is invalid", () => {
   it("registers no resource when a config value is invalid", async () => {
-    vi.resetModules();
-    const mocks = await installMocks("prod");
-    pulumi.runtime.setAllConfig(stackConfig("prod", { corsOrigins: ["*"] }));
-    await expect(import("../../infra/index.js")).rejects.toThrow('krc:corsOrigins[0]: "*" is a wildcard');
+    const mocks = await prepareProgram("prod", { corsOrigins: ["*"] });
+    await expect(importProgram()).rejects.toThrow('krc:corsOrigins[0]: "*" is a wildcard');
     expect(mocks.resources).toEqual([]);
   });
 });
@@ -347,11 +307,9 @@ describe("a deployment whose migrations fail", () => {
   it("fails with the exit code and creates neither the API nor the proxy when the migration container exits non-zero", async () => {
     let mocks: RecordingMocks | undefined;
     const errors = await collectUnhandledRejections(async () => {
-      vi.resetModules();
-      mocks = await installMocks("dev", { exitCodes: { "krc-dev-migrate": 3 } });
-      pulumi.runtime.setAllConfig(stackConfig("dev"));
+      mocks = await prepareProgram("dev", {}, { exitCodes: { "krc-dev-migrate": 3 } });
       // No await on the outputs: a failed registration leaves the dependants' outputs pending.
-      await import("../../infra/index.js");
+      await importProgram();
     });
     const messages = new Set(errors.map((error) => (error instanceof Error ? error.message : String(error))));
     expect([...messages]).toEqual(["migrations failed: container krc-dev-migrate exited with code 3; see `docker logs krc-dev-migrate`"]);

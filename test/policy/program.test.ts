@@ -3,41 +3,15 @@
  * stack files, under the project's recording mocks: the pack must accept the program as it is,
  * so a violation in CI means a real regression, not a rule that misreads the program.
  */
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import * as pulumi from "@pulumi/pulumi";
 import type { ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
-import { describe, expect, it, vi } from "vitest";
-import { parse } from "yaml";
+import { describe, expect, it } from "vitest";
 import { POLICIES } from "../../policy/policies";
-import { installMocks, valueOf, type Recorded } from "../support/mocks";
+import type { Recorded } from "../support/mocks";
+import { runProgram } from "../support/program";
 import { resource, validateResource, validateStack } from "./args";
 
-// The real bundler runs esbuild over app/; the graph only needs its result's shape.
-vi.mock("../../app/build", () => ({
-  bundleApi: () => Promise.resolve({ contextDir: "/tmp/krc-test-api-context", contentHash: "c".repeat(64) }),
-}));
-
-type Program = typeof import("../../infra/index");
-
-const ROOT = join(__dirname, "..", "..");
-
-/** The stack file's `krc:` config as Pulumi hands it to the program. */
-function stackConfig(stack: string): Record<string, string> {
-  const config = (parse(readFileSync(join(ROOT, `Pulumi.${stack}.yaml`), "utf8")) as { config: Record<string, unknown> }).config;
-  return Object.fromEntries(
-    Object.entries(config)
-      .filter(([key]) => key.startsWith("krc:"))
-      .map(([key, value]) => [key, typeof value === "string" ? value : JSON.stringify(value)]),
-  );
-}
-
 async function register(stack: string): Promise<Recorded[]> {
-  vi.resetModules();
-  const mocks = await installMocks(stack);
-  pulumi.runtime.setAllConfig(stackConfig(stack));
-  const program = (await import("../../infra/index.js")) as Program;
-  await Promise.all([valueOf(program.containers), valueOf(program.postgresCredentials), valueOf(program.dnsRecordIds)]);
+  const { mocks } = await runProgram(stack);
   return mocks.resources.filter((r) => r.custom);
 }
 
