@@ -12,6 +12,7 @@ import { isIP } from "node:net";
 import { Client, type ClientConfig } from "pg";
 import type { ConnectionOptions } from "node:tls";
 import type { Created, MaterializeContext, Materializer, Props } from "../types";
+import { withTransaction } from "../../../../app/src/context";
 
 type Sql = (text: string, values?: unknown[]) => Promise<{ rows: Record<string, unknown>[] }>;
 
@@ -133,13 +134,7 @@ async function transaction<T>(ctx: MaterializeContext, database: string | undefi
   const client = new Client(clientConfig(ctx.providerConfig, database));
   await client.connect();
   try {
-    await client.query("BEGIN");
-    const result = await fn((text, values) => client.query(text, values));
-    await client.query("COMMIT");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => undefined);
-    throw error;
+    return await withTransaction(client, () => fn((text, values) => client.query(text, values)));
   } finally {
     await client.end();
   }
