@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +8,7 @@ import { bundleApi, hashDirectory, renderDockerfile } from "../../app/build";
 import { createServer as createHttpServer, type IncomingMessage } from "node:http";
 import { Client } from "pg";
 import { hashPassword } from "../../app/src/auth/password";
+import { freePort } from "../support/net";
 import { startPostgres, type TestPostgres } from "../support/postgres";
 import { API_HOST, send, strongPassword, writeEnv } from "./helpers";
 
@@ -15,15 +16,6 @@ let pg: TestPostgres;
 let out: string;
 let secrets: string;
 let bundle: { contextDir: string; contentHash: string };
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer().listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 function runNode(script: string, env: Record<string, string>): { child: ChildProcess; done: Promise<{ code: number | null; stdout: string; stderr: string }> } {
   const child = spawn(process.execPath, [join(bundle.contextDir, script)], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: ["ignore", "pipe", "pipe"] });
