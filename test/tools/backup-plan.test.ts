@@ -40,7 +40,7 @@ function write(content: unknown): string {
   return file;
 }
 
-const target = (): BackupTarget => loadBackupTarget(write(STACK));
+const target = (): BackupTarget => loadBackupTarget(write(STACK), "backup");
 
 describe("loadBackupTarget", () => {
   it("returns the database container, the read-only credentials and the app's role names when the file is complete", () => {
@@ -60,15 +60,22 @@ describe("loadBackupTarget", () => {
     [{ ...STACK, containers: ["krc-t1-api"] }, "containers must include krc-t1-db"],
     [{ ...STACK, postgres: { ...STACK.postgres, port: "5432" } }, "postgres.port must be a TCP port"],
     [{ ...STACK, postgres: { ...STACK.postgres, caCert: undefined } }, "postgres.caCert must be the path of the database CA certificate"],
-    [{ ...STACK, postgres: { ...STACK.postgres, roles: { ...STACK.postgres.roles, readonly: { user: "krc_readonly" } } } }, "postgres.roles.readonly must have user and password"],
-  ])("rejects a stack.json when a field is wrong (%#)", (content, message) => {
+    [{ ...STACK, postgres: { ...STACK.postgres, roles: { ...STACK.postgres.roles, readonly: { user: "krc_readonly" } } } }, "postgres.roles.readonly.password must be the read-only role's password (the backup logs in as it)"],
+    [{ ...STACK, postgres: { ...STACK.postgres, roles: { ...STACK.postgres.roles, app: {} } } }, "postgres.roles.app.user must be the role name"],
+  ])("rejects a stack.json for a backup when a field is wrong (%#)", (content, message) => {
     const file = write(content);
-    expect(() => loadBackupTarget(file)).toThrow(new UsageError(`--stack-json ${file}: ${message}`));
+    expect(() => loadBackupTarget(file, "backup")).toThrow(new UsageError(`--stack-json ${file}: ${message}`));
+  });
+
+  it("needs no password when it loads a stack.json for a restore", () => {
+    const roles = Object.fromEntries(Object.entries(STACK.postgres.roles).filter(([k]) => k !== "superuser").map(([k, v]) => [k, { user: v.user }]));
+    const file = write({ ...STACK, postgres: { ...STACK.postgres, roles } });
+    expect(loadBackupTarget(file, "restore")).toMatchObject({ readonly: { user: "krc_readonly", password: undefined }, roleNames: ["krc_owner", "krc_app", "krc_readonly"] });
   });
 
   it("rejects a file when it is not JSON", () => {
     const file = write("not json");
-    expect(() => loadBackupTarget(file)).toThrow(/^--stack-json .* is not readable JSON \(Unexpected token/);
+    expect(() => loadBackupTarget(file, "restore")).toThrow(/^--stack-json .* is not readable JSON \(Unexpected token/);
   });
 });
 
@@ -94,6 +101,7 @@ describe("pgDumpRunArgs", () => {
     expect(pairs("--cap-drop")).toEqual(["ALL"]);
     expect(pairs("--security-opt")).toEqual(["no-new-privileges:true"]);
     expect(pairs("--user")).toEqual(["999:999"]);
+    expect(pairs("--memory")).toEqual(["512m"]);
     expect(pairs("--mount")).toEqual(["type=bind,src=/state/postgres-ca.crt,dst=/run/krc-backup/ca.crt,readonly"]);
     expect(args).toContain("--read-only");
     expect(args).toContain("--rm");

@@ -81,6 +81,8 @@ export interface BackupResult {
  * both succeeded: a failed or cut-off dump never leaves a file that looks like a backup.
  */
 export async function runBackup(args: BackupArgs, target: BackupTarget): Promise<BackupResult> {
+  const password = target.readonly.password;
+  if (password === undefined) throw new Error(`no password for ${target.readonly.user}: load the stack.json for a backup`);
   const { image, network } = await inspectDatabase(target.dbContainer);
   const partial = `${args.out}.partial`;
   const file = createWriteStream(partial, { flags: "wx", mode: 0o600 });
@@ -91,7 +93,7 @@ export async function runBackup(args: BackupArgs, target: BackupTarget): Promise
     const dumpExit = exited(dump);
     const ageExit = exited(age);
     dump.stdin.on("error", () => undefined);
-    dump.stdin.end(`${target.readonly.password}\n`);
+    dump.stdin.end(`${password}\n`);
     dump.stdout.pipe(age.stdin);
     age.stdout.pipe(file);
     const [d, a] = await Promise.all([dumpExit, ageExit, finished(file)]);

@@ -30,6 +30,11 @@ export const POSTGRES_UID = 999;
  */
 export function hardenedRunFlags(stack: string, service: "backup" | "restore"): string[] {
   return [
+    // pg_dump streams; a restore server needs room for its buffers and sorts (index builds).
+    "--memory",
+    service === "backup" ? "512m" : "1g",
+    "--cpu-shares",
+    "512",
     "--read-only",
     "--cap-drop",
     "ALL",

@@ -12,14 +12,14 @@ import { loadBackupTarget } from "./stack";
 
 async function backup(argv: readonly string[]): Promise<void> {
   const args = parseBackupArgs(argv);
-  const target = loadBackupTarget(args.stackJson);
+  const target = loadBackupTarget(args.stackJson, "backup");
   const result = await runBackup(args, target);
   console.log(`backup: wrote ${result.out} (${result.bytes} bytes, age-encrypted pg_dump of ${target.database} as ${target.readonly.user}, pg_dump from ${result.image})`);
 }
 
 async function restore(argv: readonly string[]): Promise<void> {
   const args = parseRestoreArgs(argv);
-  const target = loadBackupTarget(args.stackJson);
+  const target = loadBackupTarget(args.stackJson, "restore");
   const result = await runRestore(args, target);
   console.log(`restore: ${args.input} restored into database ${result.database} of the scratch container ${result.container} (image ${result.image})`);
   for (const [table, rows] of Object.entries(result.rowCounts)) console.log(`  ${table}: ${rows} rows`);

@@ -6,12 +6,6 @@
 import { readFileSync } from "node:fs";
 import { UsageError } from "./args";
 
-/** A login role as stack.json records it. */
-export interface RoleCredentials {
-  readonly user: string;
-  readonly password: string;
-}
-
 /** The database side of a deployed stack. */
 export interface BackupTarget {
   readonly stack: string;
@@ -21,8 +15,11 @@ export interface BackupTarget {
   readonly database: string;
   /** Path of the stack's database CA certificate (PEM). */
   readonly caCert: string;
-  /** The role pg_dump logs in as: SELECT on every table and sequence, nothing else. */
-  readonly readonly: RoleCredentials;
+  /**
+   * The role pg_dump logs in as: SELECT on every table and sequence, nothing else. Its password is
+   * needed for a backup only; a restore reads role names, so its stack.json may hold no password.
+   */
+  readonly readonly: { readonly user: string; readonly password: string | undefined };
   /** Names of the app's roles (owner, app, readonly), which the dump's owners and grants refer to. */
   readonly roleNames: readonly string[];
 }
@@ -33,8 +30,11 @@ const isString = (v: unknown): v is string => typeof v === "string" && v !== "";
 /** The app's roles; the superuser is not needed (and not used) by backup or restore. */
 const APP_ROLES = ["owner", "app", "readonly"] as const;
 
-/** Reads and checks `path`; throws a UsageError naming the file and the field. */
-export function loadBackupTarget(path: string): BackupTarget {
+/**
+ * Reads and checks `path`; throws a UsageError naming the file and the field. `backup` needs the
+ * read-only role's password; `restore` needs no password at all.
+ */
+export function loadBackupTarget(path: string, purpose: "backup" | "restore"): BackupTarget {
   let json: unknown;
   try {
     json = JSON.parse(readFileSync(path, "utf8"));
@@ -53,11 +53,13 @@ export function loadBackupTarget(path: string): BackupTarget {
   const database = isString(pg["database"]) ? pg["database"] : fail("postgres.database", "must be the database name");
   const caCert = isString(pg["caCert"]) ? pg["caCert"] : fail("postgres.caCert", "must be the path of the database CA certificate");
   const roles = isObject(pg["roles"]) ? pg["roles"] : fail("postgres.roles", "must be an object");
-  const credentials = (key: string): RoleCredentials => {
+  const user = (key: string): string => {
     const role = roles[key];
-    if (!isObject(role) || !isString(role["user"]) || !isString(role["password"])) return fail(`postgres.roles.${key}`, "must have user and password");
-    return { user: role["user"], password: role["password"] };
+    return isObject(role) && isString(role["user"]) ? role["user"] : fail(`postgres.roles.${key}.user`, "must be the role name");
   };
-  const all = APP_ROLES.map(credentials);
-  return { stack, dbContainer, port, database, caCert, readonly: credentials("readonly"), roleNames: all.map((r) => r.user) };
+  const roleNames = APP_ROLES.map(user);
+  const reader = roles["readonly"] as Record<string, unknown>;
+  const password = isString(reader["password"]) ? reader["password"] : undefined;
+  if (purpose === "backup" && password === undefined) fail("postgres.roles.readonly.password", "must be the read-only role's password (the backup logs in as it)");
+  return { stack, dbContainer, port, database, caCert, readonly: { user: user("readonly"), password }, roleNames };
 }
