@@ -62,7 +62,7 @@ export interface DatabaseRolesArgs {
  * Rotating the superuser's password (the provider's own credential) cannot be done by the provider:
  * it would have to log in with the new password to set it. The postgres image applies
  * POSTGRES_PASSWORD_FILE only to an empty data directory. So, as operator steps:
- * 1. `pulumi config set krc:postgresPasswordVersion <n+1>` and `pulumi up`: a new password is
+ * 1. `pulumi config set krc:postgresSuperuserPasswordVersion <n+1>` and `pulumi up`: a new password is
  *    generated and uploaded to the (replaced) database container; the cluster still has the old one.
  *    Change nothing else in that deploy: postgresql resources would fail to log in.
  * 2. Set it in the cluster through the container's Unix socket (peer identity, see infra/pg-hba.ts),
