@@ -220,7 +220,9 @@ describe("encryption and server settings", () => {
 
   it("has only hostssl scram-sha-256 rules for TCP and no trust rule", async () => {
     const rules = (await superuserSql("SELECT type || ' ' || coalesce(auth_method, '') FROM pg_hba_file_rules WHERE error IS NULL;")).split("\n");
-    expect(rules.filter((r) => r.startsWith("host"))).toEqual(["hostssl scram-sha-256", "hostssl scram-sha-256"]);
+    const tcp = rules.filter((r) => r.startsWith("host"));
+    // The app roles from the internal subnet, the superuser from the gateway, the healthcheck's probe.
+    expect(tcp).toEqual(["hostssl scram-sha-256", "hostssl scram-sha-256", "hostssl scram-sha-256"]);
     expect(rules.some((r) => r.endsWith("trust"))).toBe(false);
   });
 
