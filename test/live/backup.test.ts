@@ -31,6 +31,7 @@ let otherIdentity = "";
 let recipient = "";
 let backupFile = "";
 let backupOutput = "";
+const adminPassword = `Bk-${randomBytes(12).toString("base64url")}-7q!`;
 const clientNames = ["Quillfeather Backupcheck", "Zenobia Restorewell", "Ottoline Ciphersmith"].map((n) => `${n} ${randomBytes(3).toString("hex")}`);
 
 /** Runs `npm run <script>` from the repository root; resolves with its exit code and output. */
@@ -60,8 +61,7 @@ async function api(method: "GET" | "POST", path: string, token?: string, body?: 
 async function seed(): Promise<void> {
   const login = await api("POST", "/auth/login", undefined, { email: stack.adminEmail, password: stack.adminPassword });
   expect(login.status).toBe(200);
-  const newPassword = `Bk-${randomBytes(12).toString("base64url")}-7q!`;
-  const changed = await api("POST", "/auth/password", login.json["token"] as string, { currentPassword: stack.adminPassword, newPassword });
+  const changed = await api("POST", "/auth/password", login.json["token"] as string, { currentPassword: stack.adminPassword, newPassword: adminPassword });
   expect(changed.status).toBe(200);
   const token = changed.json["token"] as string;
   for (const [i, name] of clientNames.entries()) {
@@ -111,6 +111,16 @@ function decryptHead(id: string, file: string): Promise<{ code: number; head: Bu
     age.stderr.on("data", (d: Buffer) => (err += d.toString()));
     age.on("close", (code) => done({ code: code ?? 1, head: Buffer.concat(chunks).subarray(0, 5), err }));
   });
+}
+
+/** Waits for the container's healthcheck to report healthy (the API after a restart). */
+async function waitHealthy(container: string): Promise<void> {
+  for (let i = 0; i < 120; i += 1) {
+    const { stdout } = await run("docker", ["inspect", "--format", "{{.State.Health.Status}}", container]);
+    if (stdout.trim() === "healthy") return;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  throw new Error(`${container} did not become healthy within 120 s`);
 }
 
 async function removeScratch(): Promise<void> {
@@ -241,5 +251,57 @@ describe("npm run restore", () => {
     );
     expect(tcp).toContain("pg_hba.conf rejects connection");
     expect(existsSync(backupFile)).toBe(true);
+  });
+});
+
+/**
+ * The runbook's disaster-recovery block (docs/backup.md), run as written against this stack: `ssh
+ * server` becomes a local shell (the test runs on the server), prod names become this stack's, and
+ * the final `pulumi preview` (no Pulumi CLI here) is left out.
+ */
+function disasterRecoveryScript(): string {
+  const doc = readFileSync(join(ROOT, "docs/backup.md"), "utf8");
+  const section = doc.slice(doc.indexOf("## Disaster recovery"));
+  const block = /```sh\n([\s\S]*?)```/.exec(section)?.[1];
+  if (block === undefined) throw new Error("docs/backup.md: no sh block under Disaster recovery");
+  const commands = block
+    .replace(/\\\n\s*/g, "")
+    .split("\n")
+    .filter((line) => line.trim() !== "" && !line.startsWith("pulumi "))
+    .map((line) => line.replace(/\s+#.*$/, ""))
+    .join("\n")
+    .replaceAll("krc-prod-20261201T023512Z.dump.age", backupFile)
+    .replaceAll("krc-backup-identity.txt", identity)
+    .replaceAll("krc-prod-", `krc-${stack.stack}-`);
+  return `set -eo pipefail\nssh() { shift; sh -c "$*"; }\n${commands}\n`;
+}
+
+describe("disaster recovery (docs/backup.md)", () => {
+  it("brings the live database back from the backup when the runbook's commands are followed", async () => {
+    const marker = `Lost After Backup ${randomBytes(3).toString("hex")}`;
+    const login = await api("POST", "/auth/login", undefined, { email: stack.adminEmail, password: adminPassword });
+    expect(login.status).toBe(200);
+    const token = login.json["token"] as string;
+    expect((await api("POST", "/clients", token, { name: marker, phone: "(661) 555-0199" })).status).toBe(201);
+
+    const script = disasterRecoveryScript();
+    expect(script).toContain(`docker stop krc-${stack.stack}-api`);
+    await run("bash", ["-c", script], { cwd: dir });
+    await waitHealthy(`krc-${stack.stack}-api`);
+
+    // The backup's state: its three clients are back, the one created after it is gone.
+    const relogin = await api("POST", "/auth/login", undefined, { email: stack.adminEmail, password: adminPassword });
+    expect(relogin.status).toBe(200);
+    const list = await api("GET", "/clients?pageSize=100", relogin.json["token"] as string);
+    expect(list.status).toBe(200);
+    const names = (list.json["items"] as { name: string }[]).map((c) => c.name);
+    expect(names.sort()).toEqual([...clientNames].sort());
+    // The read-only role can connect again (the database grants were re-applied) and sees the same.
+    expect(await liveQuery("SELECT count(*)::int AS n FROM clients")).toEqual([{ n: 3 }]);
+    const { stdout } = await run("docker", ["exec", "-u", "999", `krc-${stack.stack}-db`, "psql", "-X", "-At", "-d", "postgres", "-c", "SELECT datname FROM pg_database WHERE datname LIKE 'krc_broken_%'"]);
+    const broken = stdout.trim();
+    expect(broken).toMatch(/^krc_broken_\d{8}$/);
+    // The runbook's closing step, so the stack's own teardown can drop the owner role again.
+    await run("docker", ["exec", "-u", "999", `krc-${stack.stack}-db`, "psql", "-X", "-v", "ON_ERROR_STOP=1", "-d", "postgres", "-c", `DROP DATABASE ${broken}`]);
   });
 });
