@@ -31,6 +31,7 @@ export type StackConfig = Readonly<
     apiHost: string;
     kioskHost: string;
     corsOrigins: readonly string[];
+    zapierOutboundUrls: readonly string[];
     tls: "internal" | "acme";
     acmeEmail: string | undefined;
     acmeCa: string;
@@ -65,6 +66,7 @@ export type StackConfig = Readonly<
 export const CONFIG_DEFAULTS = Object.freeze({
   environment: "dev",
   corsOrigins: Object.freeze([]) as readonly string[],
+  zapierOutboundUrls: Object.freeze([]) as readonly string[],
   tls: "internal",
   acmeCa: "https://acme-v02.api.letsencrypt.org/directory",
   bindAddress: "127.0.0.1",
@@ -125,6 +127,25 @@ const image = checkedString("an image reference", "name[:tag][@sha256:<64 hex>],
   IMAGE_REF.test(s),
 );
 
+/** Most outbound webhook receivers the API delivers each event to. */
+export const MAX_WEBHOOK_URLS = 10;
+
+/**
+ * A webhook receiver: https, a host, no credentials. A Zapier catch-hook URL carries its own token
+ * in the path, so it is set with `--secret` and the message never repeats the value.
+ */
+const webhookUrl = z.string({ error: "is not a URL; allowed: an https URL such as https://hooks.zapier.com/hooks/catch/…" }).refine(
+  (s) => {
+    try {
+      const url = new URL(s);
+      return url.protocol === "https:" && url.hostname !== "" && url.username === "" && url.password === "" && s.length <= 2048;
+    } catch {
+      return false;
+    }
+  },
+  { error: "is not an https URL without credentials (value withheld: it may hold a token); allowed: an https URL such as https://hooks.zapier.com/hooks/catch/…" },
+);
+
 const fromIntegerText = (v: unknown): unknown => (typeof v === "string" && /^-?\d+$/.test(v.trim()) ? Number(v) : v);
 const fromBooleanText = (v: unknown): unknown => (v === "true" ? true : v === "false" ? false : v);
 const fromJsonText = (v: unknown): unknown => {
@@ -177,6 +198,13 @@ const KEY_SCHEMAS = {
   corsOrigins: z.preprocess(
     fromJsonText,
     z.array(corsOrigin, { error: explain("a list of origins", "a YAML list or JSON array of origins") }),
+  ),
+  zapierOutboundUrls: z.preprocess(
+    fromJsonText,
+    z
+      .array(webhookUrl, { error: "is not a list (value withheld: it may hold tokens); allowed: a YAML list or JSON array of https URLs" })
+      .max(MAX_WEBHOOK_URLS, { error: `lists more than ${MAX_WEBHOOK_URLS} URLs; allowed: at most ${MAX_WEBHOOK_URLS}` })
+      .refine((urls) => new Set(urls).size === urls.length, { error: "lists a URL twice; allowed: each URL once" }),
   ),
   tls: oneOf(["internal", "acme"], "a TLS mode"),
   acmeEmail: email.optional(),
@@ -296,6 +324,7 @@ export function parseStackConfig(raw: Readonly<Record<string, unknown>>, stack: 
     ...parsed,
     stack,
     corsOrigins: Object.freeze([...parsed.corsOrigins]),
+    zapierOutboundUrls: Object.freeze([...parsed.zapierOutboundUrls]),
     postgresProviderEndpoint: endpoint && Object.freeze(endpoint),
   });
 }

@@ -117,6 +117,7 @@ const api = new Api("api", {
   apiHost: config.apiHost,
   kioskHost: config.kioskHost,
   corsOrigins: config.corsOrigins,
+  zapierOutboundUrls: config.zapierOutboundUrls,
   logLevel: config.logLevel,
   after: [roles],
 });
@@ -201,5 +202,7 @@ export const postgresCredentials = pulumi.secret({
   superuserClientCertPem: dbTls.clientCertPem,
   superuserClientKeyPem: dbTls.clientKeyPem,
 });
+/** The Zapier HMAC secret (secret): ops paste it into the Zap that signs inbound requests. */
+export const zapierHmacSecret = pulumi.secret(secret.zapier_hmac_secret);
 /** Cloudflare ids of the DNS records (empty without a zone). */
 export const dnsRecordIds = dns ? dns.recordIds : pulumi.output<string[]>([]);

@@ -113,6 +113,29 @@ export function loadDatabaseConfig(env: Env): DatabaseConfig {
   return sslmode === "verify-full" ? { ...base, ca: readSecretFile(env, "DATABASE_CA_FILE") } : base;
 }
 
+/**
+ * Receivers of outbound events: ZAPIER_OUTBOUND_URLS (comma-separated), or ZAPIER_OUTBOUND_URLS_FILE
+ * (one per line) as the stack delivers them, since a Zapier hook URL carries its own token. Errors
+ * about the file never repeat its content.
+ */
+function outboundUrls(env: Env): string[] {
+  if (env.ZAPIER_OUTBOUND_URLS_FILE === undefined) {
+    return field("ZAPIER_OUTBOUND_URLS", z.array(webhookUrl), list(env.ZAPIER_OUTBOUND_URLS));
+  }
+  if (env.ZAPIER_OUTBOUND_URLS !== undefined) {
+    throw new ConfigError("ZAPIER_OUTBOUND_URLS and ZAPIER_OUTBOUND_URLS_FILE are both set; set one of them");
+  }
+  const urls = readSecretFile(env, "ZAPIER_OUTBOUND_URLS_FILE")
+    .split(/\r?\n/)
+    .map((line) => line.trim())
+    .filter((line) => line !== "");
+  const bad = urls.findIndex((url) => !webhookUrl.safeParse(url).success);
+  if (bad !== -1) {
+    throw new ConfigError(`ZAPIER_OUTBOUND_URLS_FILE (line ${bad + 1}) must be an https URL (http only to 127.0.0.1, [::1] or localhost); content withheld`);
+  }
+  return urls;
+}
+
 function key(env: Env, variable: string, minBytes: number): Uint8Array {
   const bytes = new TextEncoder().encode(readSecretFile(env, variable));
   if (bytes.length < minBytes) {
@@ -137,7 +160,7 @@ export function loadConfig(env: Env): AppConfig {
     secretKey: key(env, "SECRET_KEY_FILE", 32),
     zapier: Object.freeze({
       hmacSecret: key(env, "ZAPIER_HMAC_SECRET_FILE", 32),
-      outboundUrls: Object.freeze(field("ZAPIER_OUTBOUND_URLS", z.array(webhookUrl), list(env.ZAPIER_OUTBOUND_URLS))),
+      outboundUrls: Object.freeze(outboundUrls(env)),
     }),
     outbox: Object.freeze({
       pollMs: field("OUTBOX_POLL_MS", z.coerce.number().int().min(20).max(60_000), env.OUTBOX_POLL_MS ?? "2000"),

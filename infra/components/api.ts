@@ -57,12 +57,19 @@ export interface ApiArgs {
   readonly apiHost: string;
   readonly kioskHost: string;
   readonly corsOrigins: readonly string[];
+  /** https receivers of CRM events; delivered as a file, since a Zapier hook URL holds a token. */
+  readonly zapierOutboundUrls: pulumi.Input<readonly string[]>;
   readonly logLevel: string;
   /** Resources the migrations need first (the database roles). */
   readonly after?: pulumi.Input<pulumi.Resource>[];
 }
 
 const PLATFORM = "linux/amd64";
+
+/** Whether any outbound receiver is configured (the config is a plain value, known up front). */
+function hasOutboundUrls(urls: pulumi.Input<readonly string[]>): boolean {
+  return Array.isArray(urls) && urls.length > 0;
+}
 
 /**
  * The image tag: a digest of everything that shapes the image, so a changed bundle or base image
@@ -185,11 +192,17 @@ export class Api extends pulumi.ComponentResource {
       return [migrate];
     });
 
+    // The list is known when the program runs (stack config), so whether the file exists is too.
+    const outboundUrls = pulumi.output(args.zapierOutboundUrls);
+    const urlsFile: VolumeFile[] = [
+      { name: "zapier_outbound_urls", content: pulumi.secret(outboundUrls.apply((urls) => urls.join("\n"))) },
+    ];
     const apiSecrets = secretsFor("api", `${name}-secrets`, [
       { name: "db_app_password", content: args.secrets.dbAppPassword },
       { name: "jwt_signing_key", content: args.secrets.jwtSigningKey },
       { name: "secret_key", content: args.secrets.secretKey },
       { name: "zapier_hmac_secret", content: args.secrets.zapierHmacSecret },
+      ...(hasOutboundUrls(args.zapierOutboundUrls) ? urlsFile : []),
       ...caFile,
     ]);
     this.container = new docker.Container(
@@ -227,6 +240,7 @@ export class Api extends pulumi.ComponentResource {
           `JWT_SIGNING_KEY_FILE=${secretPath("jwt_signing_key")}`,
           `SECRET_KEY_FILE=${secretPath("secret_key")}`,
           `ZAPIER_HMAC_SECRET_FILE=${secretPath("zapier_hmac_secret")}`,
+          ...(hasOutboundUrls(args.zapierOutboundUrls) ? [`ZAPIER_OUTBOUND_URLS_FILE=${secretPath("zapier_outbound_urls")}`] : []),
           `JWT_ISSUER=https://${args.apiHost}`,
           "JWT_AUDIENCE=krc-api",
           `ALLOWED_HOSTS=${args.apiHost},${args.kioskHost}`,

@@ -56,6 +56,25 @@ describe("loadConfig", () => {
     expect(() => loadConfig({ ...env, ...override })).toThrow(message);
   });
 
+  it("reads outbound URLs from ZAPIER_OUTBOUND_URLS_FILE, one per line", () => {
+    writeFileSync(join(dir, "urls"), "https://hooks.example.com/a\nhttps://hooks.example.com/b\n");
+    expect(loadConfig({ ...env, ZAPIER_OUTBOUND_URLS_FILE: join(dir, "urls") }).zapier.outboundUrls).toEqual(["https://hooks.example.com/a", "https://hooks.example.com/b"]);
+  });
+
+  it("names the line but never the content when ZAPIER_OUTBOUND_URLS_FILE holds a bad URL", () => {
+    writeFileSync(join(dir, "bad-urls"), "https://hooks.example.com/a\nhttp://hooks.example.com/s3cret\n");
+    const load = () => loadConfig({ ...env, ZAPIER_OUTBOUND_URLS_FILE: join(dir, "bad-urls") });
+    expect(load).toThrow("ZAPIER_OUTBOUND_URLS_FILE (line 2) must be an https URL (http only to 127.0.0.1, [::1] or localhost); content withheld");
+    expect(load).not.toThrow(/s3cret/);
+  });
+
+  it("refuses both ZAPIER_OUTBOUND_URLS and ZAPIER_OUTBOUND_URLS_FILE", () => {
+    writeFileSync(join(dir, "urls"), "https://hooks.example.com/a\n");
+    expect(() => loadConfig({ ...env, ZAPIER_OUTBOUND_URLS: "https://hooks.example.com/a", ZAPIER_OUTBOUND_URLS_FILE: join(dir, "urls") })).toThrow(
+      "ZAPIER_OUTBOUND_URLS and ZAPIER_OUTBOUND_URLS_FILE are both set; set one of them",
+    );
+  });
+
   it("refuses a signing key shorter than 32 bytes and names the variable", () => {
     expect(() => loadConfig({ ...env, JWT_SIGNING_KEY_FILE: join(dir, "short") })).toThrow("JWT_SIGNING_KEY_FILE holds 9 bytes; at least 32 are required");
   });

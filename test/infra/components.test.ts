@@ -186,7 +186,7 @@ describe("Database", () => {
 });
 
 describe("Api", () => {
-  const args = (after: pulumi.Resource[]): ApiArgs => ({
+  const args = (after: pulumi.Resource[], zapierOutboundUrls: readonly string[] = []): ApiArgs => ({
     stack: "t",
     bundle: { contextDir: "/tmp/ctx", contentHash: "a".repeat(64) },
     baseImage: "node:22-bookworm-slim",
@@ -205,6 +205,7 @@ describe("Api", () => {
     apiHost: "krc.example.com",
     kioskHost: "kiosk.example.com",
     corsOrigins: ["https://krc.example.com"],
+    zapierOutboundUrls,
     logLevel: "info",
     after,
   });
@@ -224,6 +225,25 @@ describe("Api", () => {
     await valueOf(api.containerName);
     expect(inputsOf("a-container").envs).toContain("DATABASE_SSLMODE=disable");
     expect(JSON.stringify(inputsOf("a-container").envs)).not.toContain("DATABASE_CA_FILE");
+  });
+
+  it("delivers outbound webhook URLs as a secret file, never in the environment, when some are configured", async () => {
+    const url = "https://hooks.zapier.com/hooks/catch/123/tok3n/";
+    const api = new Api("a", args([], [url]), recorded());
+    await valueOf(api.containerName);
+    const envs = inputsOf("a-container").envs as string[];
+    expect(envs).toContain("ZAPIER_OUTBOUND_URLS_FILE=/run/secrets/zapier_outbound_urls");
+    expect(JSON.stringify(envs)).not.toContain("tok3n");
+    const uploads = inputsOf("a-secrets-writer").uploads as { file: string; content: string }[];
+    expect(uploads.find((u) => u.file === "/run/secrets/zapier_outbound_urls")?.content).toBe(url);
+    expect(mocks.resources.find((r) => r.name === "a-secrets-writer")?.secretFields).toContain("uploads");
+  });
+
+  it("sets no outbound webhook file when none are configured", async () => {
+    const api = new Api("a", args([]), recorded());
+    await valueOf(api.containerName);
+    expect(JSON.stringify(inputsOf("a-container").envs)).not.toContain("ZAPIER_OUTBOUND_URLS");
+    expect(JSON.stringify(inputsOf("a-secrets-writer").uploads)).not.toContain("zapier_outbound_urls");
   });
 
   it("replaces both containers when the base image changes, through a new tag", () => {

@@ -62,6 +62,17 @@ describe("parseStackConfig", () => {
   });
 
   it.each<[string, Record<string, unknown>, string[]]>([
+    [
+      "an http webhook URL, without repeating it",
+      { zapierOutboundUrls: ["http://hooks.example.com/catch/s3cret"] },
+      ["krc:zapierOutboundUrls[0]: is not an https URL without credentials (value withheld: it may hold a token); allowed: an https URL such as https://hooks.zapier.com/hooks/catch/…"],
+    ],
+    [
+      "a webhook URL with credentials",
+      { zapierOutboundUrls: ["https://user:pw@hooks.example.com/x"] },
+      ["krc:zapierOutboundUrls[0]: is not an https URL without credentials (value withheld: it may hold a token); allowed: an https URL such as https://hooks.zapier.com/hooks/catch/…"],
+    ],
+    ["a webhook URL listed twice", { zapierOutboundUrls: ["https://a.example.com/x", "https://a.example.com/x"] }, ["krc:zapierOutboundUrls: lists a URL twice; allowed: each URL once"]],
     ["a wildcard CORS origin", { corsOrigins: ["*"] }, ['krc:corsOrigins[0]: "*" is a wildcard; allowed: exact origins such as https://krc.example.com']],
     [
       "an http CORS origin in prod",
