@@ -65,40 +65,116 @@ export function hashDirectory(dir: string): string {
   return hash.digest("hex");
 }
 
+/** Bumped when the cache stamp's meaning changes, so stamps written by older code never match. */
+const STAMP_FORMAT = "krc-api-inputs-v1";
+
+/**
+ * Files outside `app/src` that decide the bundle: the lockfile pins every bundled package and
+ * esbuild itself, esbuild reads tsconfig.json, this file holds the build options and the
+ * Dockerfile, and infra/naming.ts the Dockerfile's project label.
+ */
+const INPUT_FILES = ["package-lock.json", "tsconfig.json", "app/build.ts", "infra/naming.ts"];
+
+/**
+ * sha256 of everything the bundle is built from: every file under `app/src`, INPUT_FILES and the
+ * package.json (name and version) of each native package shipped beside the bundle. Reading these
+ * is a few milliseconds, against a few hundred for esbuild.
+ */
+export function hashBuildInputs(root: string = REPO_ROOT): string {
+  const hash = createHash("sha256").update(STAMP_FORMAT).update("\0");
+  const sources = join(root, "app", "src");
+  for (const file of listFiles(sources)) hash.update(`app/src/${file}`).update("\0").update(readFileSync(join(sources, file))).update("\0");
+  for (const file of INPUT_FILES) {
+    const path = join(root, file);
+    // An absent file (a partial copy of the tree without a lockfile) is an input too.
+    hash.update(file).update(existsSync(path) ? "\0+" : "\0-").update(existsSync(path) ? readFileSync(path) : "").update("\0");
+  }
+  for (const name of Object.keys(NATIVE_PACKAGES).sort()) {
+    hash.update(name).update("\0").update(readFileSync(require.resolve(`${name}/package.json`, { paths: [root] }))).update("\0");
+  }
+  return hash.digest("hex");
+}
+
+/** What a previous build recorded: the inputs it was built from and the content hash it produced. */
+interface BuildStamp {
+  readonly inputHash: string;
+  readonly contentHash: string;
+}
+
+/**
+ * The stamp lives beside the context, not in it: inside, `COPY . /app` would ship it in the image
+ * and the content hash (hence the image tag) would change with every input, even a comment.
+ */
+function stampPath(contextDir: string): string {
+  return `${contextDir}.inputs.json`;
+}
+
+function readStamp(contextDir: string): BuildStamp | undefined {
+  try {
+    const parsed: unknown = JSON.parse(readFileSync(stampPath(contextDir), "utf8"));
+    if (typeof parsed !== "object" || parsed === null) return undefined;
+    const { inputHash, contentHash } = parsed as Record<string, unknown>;
+    return typeof inputHash === "string" && typeof contentHash === "string" ? { inputHash, contentHash } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Written to a unique temporary name and renamed, so a concurrent reader sees a whole stamp or none. */
+function writeStamp(contextDir: string, stamp: BuildStamp): void {
+  const temporary = `${stampPath(contextDir)}.${process.pid}-${randomBytes(4).toString("hex")}`;
+  writeFileSync(temporary, `${JSON.stringify(stamp)}\n`);
+  renameSync(temporary, stampPath(contextDir));
+}
+
 /**
  * Bundles the API's three entry points (server, migrate, healthcheck) into single CommonJS files
  * for Node 20, copies the native argon2 packages next to them and writes the Dockerfile. Returns
  * the build context directory and a hash of its contents that changes only when they change.
+ * `root` is the repository to build from (tests build a copy they may change).
+ *
+ * Every program evaluation (`pulumi preview` included) calls this, so when the context already
+ * holds a bundle built from the same inputs (see `hashBuildInputs`) esbuild is skipped and the
+ * recorded content hash returned. The context is hashed again before it is trusted, so a context
+ * changed or replaced since the stamp was written is rebuilt rather than tagged wrongly.
  */
-export async function bundleApi(options: { outDir?: string } = {}): Promise<{ contextDir: string; contentHash: string }> {
-  const contextDir = resolve(options.outDir ?? join(REPO_ROOT, ".build", "api"));
+export async function bundleApi(options: { outDir?: string; root?: string } = {}): Promise<{ contextDir: string; contentHash: string }> {
+  const root = resolve(options.root ?? REPO_ROOT);
+  const contextDir = resolve(options.outDir ?? join(root, ".build", "api"));
+  const inputHash = hashBuildInputs(root);
+  const stamp = readStamp(contextDir);
+  if (stamp?.inputHash === inputHash && existsSync(contextDir) && hashDirectory(contextDir) === stamp.contentHash) {
+    return { contextDir, contentHash: stamp.contentHash };
+  }
   // Built beside the target and swapped in only when different, so a concurrent reader (a docker
   // build, another test) never sees a half-written context.
   const staging = `${contextDir}.staging-${process.pid}-${randomBytes(4).toString("hex")}`;
   mkdirSync(staging, { recursive: true });
   try {
-    await writeContext(staging);
+    await writeContext(staging, root);
     const contentHash = hashDirectory(staging);
-    if (existsSync(contextDir) && hashDirectory(contextDir) === contentHash) return { contextDir, contentHash };
-    rmSync(contextDir, { recursive: true, force: true });
-    try {
-      renameSync(staging, contextDir);
-    } catch (error) {
-      // Another caller swapped the same context in first: fine when it is identical.
-      const code = (error as NodeJS.ErrnoException).code;
-      if ((code !== "ENOTEMPTY" && code !== "EEXIST") || hashDirectory(contextDir) !== contentHash) throw error;
+    if (!existsSync(contextDir) || hashDirectory(contextDir) !== contentHash) {
+      rmSync(contextDir, { recursive: true, force: true });
+      try {
+        renameSync(staging, contextDir);
+      } catch (error) {
+        // Another caller swapped the same context in first: fine when it is identical.
+        const code = (error as NodeJS.ErrnoException).code;
+        if ((code !== "ENOTEMPTY" && code !== "EEXIST") || hashDirectory(contextDir) !== contentHash) throw error;
+      }
     }
+    writeStamp(contextDir, { inputHash, contentHash });
     return { contextDir, contentHash };
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
 }
 
-async function writeContext(dir: string): Promise<void> {
+async function writeContext(dir: string, root: string): Promise<void> {
   await build({
     entryPoints: ["server", "migrate", "healthcheck"].map((name) => join("app", "src", `${name}.ts`)),
     // Paths in the bundle's comments are relative to the repo root, whatever the caller's cwd.
-    absWorkingDir: REPO_ROOT,
+    absWorkingDir: root,
     outdir: dir,
     bundle: true,
     platform: "node",
@@ -112,7 +188,7 @@ async function writeContext(dir: string): Promise<void> {
     logLevel: "warning",
   });
   for (const [name, files] of Object.entries(NATIVE_PACKAGES)) {
-    const source = dirname(require.resolve(`${name}/package.json`, { paths: [REPO_ROOT] }));
+    const source = dirname(require.resolve(`${name}/package.json`, { paths: [root] }));
     const target = join(dir, "node_modules", name);
     mkdirSync(target, { recursive: true });
     for (const file of files) copyFileSync(join(source, file), join(target, file));
