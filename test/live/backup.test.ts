@@ -7,7 +7,7 @@
  */
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { promisify } from "node:util";
@@ -181,6 +181,20 @@ describe("npm run backup", () => {
   it("leaves no backup container behind when it is done", async () => {
     const { stdout } = await run("docker", ["ps", "-a", "--filter", `label=krc.stack=${live.name}`, "--filter", "label=krc.service=backup", "--format", "{{.Names}}"]);
     expect(stdout.trim()).toBe("");
+  });
+
+  it("leaves no file and exits 1 when pg_dump cannot log in", async () => {
+    const wrong = join(dir, "wrong-password-stack.json");
+    const json = JSON.parse(readFileSync(live.stackJsonPath, "utf8")) as StackJson;
+    const roles = { ...json.postgres.roles, readonly: { user: "krc_readonly", password: `wrong-${randomBytes(8).toString("hex")}` } };
+    writeFileSync(wrong, JSON.stringify({ ...json, postgres: { ...json.postgres, roles } }), { mode: 0o600 });
+    const out = join(dir, "failed.dump.age");
+    const result = await npmRun("backup", ["--stack-json", wrong, "--recipient", recipient, "--out", out]);
+    rmSync(wrong);
+    expect(result.code).toBe(1);
+    expect(result.out).toContain('password authentication failed for user "krc_readonly"');
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.partial`)).toBe(false);
   });
 
   it("refuses to overwrite a backup and exits 2 when --out exists", async () => {
