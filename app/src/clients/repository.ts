@@ -41,16 +41,39 @@ export async function insertClient(db: Db, input: { name: string; phone: string;
   return toClient(row);
 }
 
+/** Both list queries end in this order, which migration 5's index matches. */
+const NEWEST_FIRST = "ORDER BY created_at DESC, id";
+
+const SEARCH = "WHERE lower(name) LIKE $1 OR lower(coalesce(email, '')) LIKE $1 OR ($2::text <> '' AND phone LIKE $2)";
+
+/**
+ * The unfiltered list (the common case): a page read from the index, with the total as a one-off subquery: `count(*) OVER ()` would read,
+ * count and sort every row for each page. Named, so each pooled connection plans it once.
+ */
+export const CLIENT_PAGE_QUERY = {
+  name: "clients.page",
+  text: `SELECT ${COLUMNS}, (SELECT count(*) FROM clients) AS total FROM clients ${NEWEST_FIRST} LIMIT $1 OFFSET $2`,
+};
+
+/** A substring search reads every row anyway, so counting the matches in the same pass is free. */
+const SEARCH_PAGE = `SELECT ${COLUMNS}, count(*) OVER () AS total FROM clients ${SEARCH} ${NEWEST_FIRST} LIMIT $3 OFFSET $4`;
+
 /** Lists clients, newest first, optionally filtered by a search term. */
 export async function listClients(db: Db, page: number, pageSize: number, q?: string): Promise<{ items: Client[]; total: number }> {
+  const offset = (page - 1) * pageSize;
   const digits = q?.replace(/\D/g, "") ?? "";
-  const { rows } = await db.query<ClientRow & { total: string }>(
-    `SELECT ${COLUMNS}, count(*) OVER () AS total FROM clients
-     WHERE $1::text IS NULL OR lower(name) LIKE $1 OR lower(coalesce(email, '')) LIKE $1 OR ($2::text <> '' AND phone LIKE $2)
-     ORDER BY created_at DESC, id LIMIT $3 OFFSET $4`,
-    [q === undefined ? null : likeTerm(q), digits === "" ? "" : `%${digits}%`, pageSize, (page - 1) * pageSize],
-  );
-  return { items: rows.map(toClient), total: Number(rows[0]?.total ?? 0) };
+  const search = q === undefined ? undefined : [likeTerm(q), digits === "" ? "" : `%${digits}%`];
+  const { rows } = search === undefined
+    ? await db.query<ClientRow & { total: string }>({ ...CLIENT_PAGE_QUERY, values: [pageSize, offset] })
+    : await db.query<ClientRow & { total: string }>(SEARCH_PAGE, [...search, pageSize, offset]);
+  const first = rows[0];
+  if (first) return { items: rows.map(toClient), total: Number(first.total) };
+  if (offset === 0) return { items: [], total: 0 };
+  // Past the last page no row carries the total.
+  const counted = search === undefined
+    ? await db.query<{ total: string }>("SELECT count(*) AS total FROM clients")
+    : await db.query<{ total: string }>(`SELECT count(*) AS total FROM clients ${SEARCH}`, search);
+  return { items: [], total: Number(counted.rows[0]?.total ?? 0) };
 }
 
 /** Finds a client by id. */

@@ -138,4 +138,12 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_due_idx ON outbox (next_attempt_at) WHERE status = 'pending';
 `,
   },
+  {
+    version: 5,
+    name: "clients_list_order",
+    sql: `
+-- GET /clients pages in exactly this order: a page is read from the index instead of sorting the table.
+CREATE INDEX clients_created_at_id_idx ON clients (created_at DESC, id);
+`,
+  },
 ];
