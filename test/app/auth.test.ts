@@ -2,7 +2,9 @@ import { parseOptions } from "@node-rs/argon2";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ARGON2_OPTIONS, hashPassword, isCommonPassword, MAX_PASSWORD_LENGTH, passwordProblems } from "../../app/src/auth/password";
 import { backoffSeconds } from "../../app/src/auth/throttle";
-import { keyIdOf } from "../../app/src/auth/tokens";
+import { randomBytes, randomUUID } from "node:crypto";
+import { SignJWT } from "jose";
+import { keyIdOf, signAccessToken, TokenRejected, verifyAccessToken, type TokenSettings } from "../../app/src/auth/tokens";
 import { startTestApi, strongPassword, type TestApi } from "./helpers";
 
 let api: TestApi;
@@ -66,6 +68,33 @@ describe("password policy", () => {
 });
 
 describe("tokens", () => {
+  const settingsWith = (signingKey: Uint8Array): TokenSettings => ({ signingKey, issuer: "krc-test", audience: "krc-api", ttlSeconds: 900 });
+  const claims = { userId: randomUUID(), sessionId: randomUUID() };
+  const inTenMinutes = () => new Date(Date.now() + 600_000);
+
+  it("verifies each token against its own key when two signing keys are in use alternately", async () => {
+    const a = settingsWith(randomBytes(32));
+    const b = settingsWith(randomBytes(32));
+    const tokenA = await signAccessToken(a, claims, inTenMinutes());
+    const tokenB = await signAccessToken(b, claims, inTenMinutes());
+    for (let round = 0; round < 2; round++) {
+      expect(await verifyAccessToken(a, tokenA)).toEqual(claims);
+      expect(await verifyAccessToken(b, tokenB)).toEqual(claims);
+      await expect(verifyAccessToken(a, tokenB)).rejects.toThrow(new TokenRejected("unknown key id"));
+      await expect(verifyAccessToken(b, tokenA)).rejects.toThrow(new TokenRejected("unknown key id"));
+    }
+  });
+
+  it("rejects a token that names the right key id but is signed with another key", async () => {
+    const real = settingsWith(randomBytes(32));
+    await verifyAccessToken(real, await signAccessToken(real, claims, inTenMinutes()));
+    const forged = await new SignJWT({ sid: claims.sessionId })
+      .setProtectedHeader({ alg: "HS256", typ: "JWT", kid: keyIdOf(real.signingKey) })
+      .setSubject(claims.userId).setIssuer(real.issuer).setAudience(real.audience).setIssuedAt().setExpirationTime("10m")
+      .sign(randomBytes(32));
+    await expect(verifyAccessToken(real, forged)).rejects.toThrow(new TokenRejected("ERR_JWS_SIGNATURE_VERIFICATION_FAILED"));
+  });
+
   it("issues HS256 tokens with kid, iss, aud and at most 15 minutes of life", async () => {
     const user = await api.loginAs("staff");
     const [header, payload] = user.token.split(".");

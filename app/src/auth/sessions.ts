@@ -19,14 +19,21 @@ export async function createSession(db: Db, userId: string, ttlSeconds: number):
   return { id: row.id, expiresAt: row.expires_at };
 }
 
+/**
+ * Session and user in one query, run on every authenticated request and never cached, so a revoked
+ * session or disabled user fails at once. Named, so each pooled connection parses and plans it once
+ * instead of on every request.
+ */
+const ACTIVE_SESSION = {
+  name: "auth.active-session",
+  text: `SELECT u.email, u.role, u.must_change_password FROM sessions s JOIN users u ON u.id = s.user_id
+     WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled`,
+};
+
 /** Loads the caller if the session is live and the user enabled; undefined otherwise. */
 export async function loadActiveSession(db: Db, userId: string, sessionId: string): Promise<AuthContext | undefined> {
   if (!isUuid(userId) || !isUuid(sessionId)) return undefined;
-  const { rows } = await db.query<{ email: string; role: Role; must_change_password: boolean }>(
-    `SELECT u.email, u.role, u.must_change_password FROM sessions s JOIN users u ON u.id = s.user_id
-     WHERE s.id = $1 AND s.user_id = $2 AND s.revoked_at IS NULL AND s.expires_at > now() AND NOT u.disabled`,
-    [sessionId, userId],
-  );
+  const { rows } = await db.query<{ email: string; role: Role; must_change_password: boolean }>({ ...ACTIVE_SESSION, values: [sessionId, userId] });
   const row = rows[0];
   return row ? { userId, sessionId, email: row.email, role: row.role, mustChangePassword: row.must_change_password } : undefined;
 }

@@ -1,5 +1,7 @@
-import { createHash } from "node:crypto";
+import { createHash, webcrypto } from "node:crypto";
 import { SignJWT, jwtVerify, errors, type JWTHeaderParameters, type FlattenedJWSInput } from "jose";
+
+type CryptoKey = webcrypto.CryptoKey;
 
 /** The only algorithm the API signs with or accepts. */
 export const JWT_ALGORITHM = "HS256";
@@ -39,14 +41,32 @@ export async function signAccessToken(settings: TokenSettings, claims: TokenClai
 export class TokenRejected extends Error {}
 
 /**
+ * Per signing key, its id and a non-extractable HMAC verification key. Given the raw bytes, jose
+ * imports a key and hashes nothing else on every call; importing once saves a third of a verify.
+ * Keyed by the key's bytes object, so a rotated key (a new config) gets its own entry.
+ */
+const verificationKeys = new WeakMap<Uint8Array, Promise<{ kid: string; key: CryptoKey }>>();
+
+function verificationKeyOf(signingKey: Uint8Array): Promise<{ kid: string; key: CryptoKey }> {
+  let entry = verificationKeys.get(signingKey);
+  if (!entry) {
+    entry = webcrypto.subtle
+      .importKey("raw", signingKey, { name: "HMAC", hash: "SHA-256" }, false, ["verify"])
+      .then((key) => ({ kid: keyIdOf(signingKey), key }));
+    verificationKeys.set(signingKey, entry);
+  }
+  return entry;
+}
+
+/**
  * Verifies signature (HS256 only, key chosen by kid), exp/iat present and not too old, issuer and
  * audience. Throws TokenRejected with the reason for the log.
  */
 export async function verifyAccessToken(settings: TokenSettings, token: string): Promise<TokenClaims> {
-  const kid = keyIdOf(settings.signingKey);
-  const keyFor = (header: JWTHeaderParameters, _token: FlattenedJWSInput): Uint8Array => {
+  const { kid, key } = await verificationKeyOf(settings.signingKey);
+  const keyFor = (header: JWTHeaderParameters, _token: FlattenedJWSInput): CryptoKey => {
     if (header.kid !== kid) throw new TokenRejected(`unknown key id`);
-    return settings.signingKey;
+    return key;
   };
   try {
     const { payload } = await jwtVerify(token, keyFor, {
