@@ -175,6 +175,8 @@ export const adminEmail = config.adminEmail;
 export const adminInitialPassword = pulumi.secret(secret.admin_initial_password);
 /** Names of every container of the stack, in deployment order. */
 export const containers = pulumi.all([database.containerName, api.migrateContainerName, api.containerName, proxy.containerName]);
+/** Linux bridges of the stack's networks on the host, for the firewall rules in docs/edge.md. */
+export const hostBridges = { internal: networks.internalBridge, external: networks.externalBridge };
 /** Volume holding Caddy's state (its local CA's root certificate in dev). */
 export const caddyDataVolume = proxy.dataVolumeName;
 /** Where the Postgres provider reaches the database, and the role names (no secrets). */

@@ -2,6 +2,7 @@
  * Names and labels shared by every Docker object of a stack (docs/architecture.md, "Stack config"
  * and "Containers"). Pure: creates no resources.
  */
+import { createHash } from "node:crypto";
 
 /** The services of the stack; each container carries one as its `krc.service` label. */
 export type Service = "db" | "migrate" | "api" | "proxy";
@@ -38,6 +39,35 @@ export const API_PORT = 8080;
 /** `krc-<stack>`: the prefix of every Docker object's name. */
 export function namePrefix(stack: string): string {
   return `${PROJECT}-${stack}`;
+}
+
+/** Linux limits an interface name to IFNAMSIZ - 1 = 15 bytes; a longer bridge name fails to create. */
+export const MAX_BRIDGE_NAME = 15;
+
+/** Which of the stack's two networks a bridge belongs to. */
+export type NetworkRole = "internal" | "external";
+
+/**
+ * The Linux bridge name of one of the stack's networks (`com.docker.network.bridge.name`), so the
+ * host firewall can drop new connections from the containers to the host by interface
+ * (docs/edge.md, "Containers must not reach the host"). `krc-<stack>-in`/`-ex` while that fits in
+ * 15 bytes (stack names of up to 8 characters); otherwise `krc` + 9 hex digits of the stack name's
+ * SHA-256 + `-in`/`-ex`. The hashed form has no `-` after `krc`, so it never equals a readable one;
+ * both start with `krc`, so one iptables rule on `krc+` covers every stack.
+ */
+export function bridgeName(stack: string, network: NetworkRole): string {
+  if (stack === "" || /[\s/:]/.test(stack)) {
+    throw new Error(`bridgeName: stack name ${JSON.stringify(stack)} is not usable in an interface name (empty, whitespace, "/" or ":")`);
+  }
+  const suffix = network === "internal" ? "in" : "ex";
+  const readable = `${PROJECT}-${stack}-${suffix}`;
+  const name = Buffer.byteLength(readable) <= MAX_BRIDGE_NAME
+    ? readable
+    : `${PROJECT}${createHash("sha256").update(stack).digest("hex").slice(0, 9)}-${suffix}`;
+  if (Buffer.byteLength(name) > MAX_BRIDGE_NAME) {
+    throw new Error(`bridgeName: ${JSON.stringify(name)} is longer than ${MAX_BRIDGE_NAME} bytes, the Linux limit for an interface name`);
+  }
+  return name;
 }
 
 /** Docker labels as the docker provider's `{ label, value }` list, sorted for stable diffs. */

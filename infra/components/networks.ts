@@ -1,6 +1,9 @@
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
-import { dockerLabels, namePrefix } from "../naming";
+import { bridgeName, dockerLabels, namePrefix } from "../naming";
+
+/** Docker network option that names the Linux bridge on the host. */
+export const BRIDGE_NAME_OPTION = "com.docker.network.bridge.name";
 
 /** Type token of {@link Networks}. */
 export const NETWORKS_TYPE = "krc:network:Networks";
@@ -30,6 +33,10 @@ export class Networks extends pulumi.ComponentResource {
   public readonly internalName: pulumi.Output<string>;
   /** Name of the external network (`krc-<stack>-external`). */
   public readonly externalName: pulumi.Output<string>;
+  /** Linux bridge of the internal network on the host (the firewall's `-i`). */
+  public readonly internalBridge: string;
+  /** Linux bridge of the external network on the host. */
+  public readonly externalBridge: string;
   /** Subnet Docker assigned to the internal network (CIDR), for pg_hba.conf. */
   public readonly internalSubnet: pulumi.Output<string>;
   /**
@@ -41,6 +48,8 @@ export class Networks extends pulumi.ComponentResource {
   constructor(name: string, args: NetworksArgs, opts?: pulumi.ComponentResourceOptions) {
     super(NETWORKS_TYPE, name, {}, opts);
     const prefix = namePrefix(args.stack);
+    this.internalBridge = bridgeName(args.stack, "internal");
+    this.externalBridge = bridgeName(args.stack, "external");
     // Fixed names: a replacement must remove the old network before creating its successor.
     const childOpts = { parent: this, deleteBeforeReplace: true };
 
@@ -53,6 +62,8 @@ export class Networks extends pulumi.ComponentResource {
         driver: "bridge",
         internal: true,
         labels: dockerLabels(args.stack),
+        // A stable interface name lets the host firewall drop new connections to the host itself.
+        options: { [BRIDGE_NAME_OPTION]: this.internalBridge },
         // A fixed subnet gives the database a fixed address, the target of an operator's tunnel.
         ...(fixed === undefined ? {} : { ipamConfigs: [{ subnet: args.internalSubnet as string, gateway: fixed.gateway }] }),
       },
@@ -60,7 +71,13 @@ export class Networks extends pulumi.ComponentResource {
     );
     const external = new docker.Network(
       `${name}-external`,
-      { name: `${prefix}-external`, driver: "bridge", internal: false, labels: dockerLabels(args.stack) },
+      {
+        name: `${prefix}-external`,
+        driver: "bridge",
+        internal: false,
+        labels: dockerLabels(args.stack),
+        options: { [BRIDGE_NAME_OPTION]: this.externalBridge },
+      },
       childOpts,
     );
 
@@ -77,6 +94,8 @@ export class Networks extends pulumi.ComponentResource {
     this.registerOutputs({
       internalName: this.internalName,
       externalName: this.externalName,
+      internalBridge: this.internalBridge,
+      externalBridge: this.externalBridge,
       internalSubnet: this.internalSubnet,
       internalGateway: this.internalGateway,
     });

@@ -29,6 +29,9 @@ describe("Networks", () => {
     expect(await valueOf(networks.internalName)).toBe("krc-t-internal");
     expect(inputsOf("n-internal")).toMatchObject({ name: "krc-t-internal", internal: true, driver: "bridge" });
     expect(inputsOf("n-external")).toMatchObject({ name: "krc-t-external", internal: false });
+    expect(inputsOf("n-internal")["options"]).toEqual({ "com.docker.network.bridge.name": "krc-t-in" });
+    expect(inputsOf("n-external")["options"]).toEqual({ "com.docker.network.bridge.name": "krc-t-ex" });
+    expect([networks.internalBridge, networks.externalBridge]).toEqual(["krc-t-in", "krc-t-ex"]);
     expect(optionsOf("n-internal")).toMatchObject({ parent: networks, deleteBeforeReplace: true });
     expect(await valueOf(networks.internalSubnet)).toMatch(/^172\.\d+\.0\.0\/16$/);
     expect(await valueOf(networks.internalGateway)).toMatch(/^172\.\d+\.0\.1$/);
