@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from "node:crypto";
+import { gzipSync } from "node:zlib";
 import { SignJWT } from "jose";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { keyIdOf } from "../../app/src/auth/tokens";
@@ -97,6 +98,21 @@ const cases: Case[] = [
   { name: "the body is multipart", status: 415, code: "unsupported_media_type", run: raw("/clients", () => ({ who: "staff", raw: "--b\r\n\r\n--b--", headers: { "content-type": "multipart/form-data; boundary=b" } })) },
   { name: "the body has no content type", status: 415, code: "unsupported_media_type", run: raw("/clients", () => ({ who: "staff", raw: JSON.stringify(clientBody({})) })) },
   { name: "the body claims UTF-16 JSON", status: 415, code: "unsupported_media_type", run: raw("/clients", () => ({ who: "staff", raw: JSON.stringify(clientBody({})), headers: { "content-type": "application/json; charset=utf-16" } })) },
+  // Compressed bodies are refused outright (decompression-bomb surface), valid or not.
+  { name: "a gzip body is garbage", status: 415, code: "unsupported_media_type", run: raw("/clients", () => ({ who: "staff", raw: "garbage", headers: { "content-type": "application/json", "content-encoding": "gzip" } })) },
+  { name: "a deflate body is garbage", status: 415, code: "unsupported_media_type", run: raw("/clients", () => ({ who: "staff", raw: "garbage", headers: { "content-type": "application/json", "content-encoding": "deflate" } })) },
+  { name: "a body is valid gzip", status: 415, code: "unsupported_media_type", run: raw("/clients", () => ({ who: "staff", raw: gzipSync(JSON.stringify(clientBody({}))), headers: { "content-type": "application/json", "content-encoding": "gzip" } })) },
+  { name: "a body is brotli", status: 415, code: "unsupported_media_type", run: raw("/clients", () => ({ who: "staff", raw: "garbage", headers: { "content-type": "application/json", "content-encoding": "br" } })) },
+  { name: "a login body is gzip garbage", status: 415, code: "unsupported_media_type", run: () => api.call("/auth/login", { method: "POST", raw: "garbage", headers: { ...fromAddress(), "content-type": "application/json", "content-encoding": "gzip" } }) },
+  {
+    name: "a signed webhook body is gzip",
+    status: 415,
+    code: "unsupported_media_type",
+    run: raw("/webhooks/zapier", () => {
+      const body = gzipSync(JSON.stringify({ event: "client.create", data: clientBody({}) }));
+      return { raw: body, headers: { ...signHeaders(api.config.zapier.hmacSecret, randomUUID(), body), "content-type": "application/json", "content-encoding": "gzip" } };
+    }),
+  },
   { name: "the body is larger than the limit", status: 413, code: "payload_too_large", run: post("/clients", clientBody({ name: "x".repeat(20_000) }), "staff") },
   { name: "the body is nested 5000 levels deep", status: 400, code: "validation_failed", run: raw("/clients", () => ({ who: "staff", raw: "[".repeat(5000) + "]".repeat(5000), headers: { "content-type": "application/json" } })) },
   { name: "a field holds a deeply nested object", status: 400, code: "validation_failed", run: raw("/clients", () => ({ who: "staff", raw: `{"name":${'{"a":'.repeat(1000)}1${"}".repeat(1000)},"phone":"6615550142"}`, headers: { "content-type": "application/json" } })) },

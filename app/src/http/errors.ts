@@ -29,16 +29,22 @@ export const notFound: RequestHandler = (_req, _res, next) => {
 interface BodyParserError {
   type?: string;
   status?: number;
+  statusCode?: number;
 }
 
-/** Maps body-parser failures (raised before any route runs) to precise client errors. */
-function fromBodyParser(error: BodyParserError): HttpError | undefined {
+/**
+ * Maps body-parser failures (raised before any route runs) to precise client errors. A parser
+ * error of a type not listed here still carries its 4xx status: it becomes that 4xx, never a 500.
+ */
+export function fromBodyParser(error: BodyParserError | null | undefined): HttpError | undefined {
+  if (typeof error !== "object" || error === null) return undefined;
   switch (error.type) {
     case "entity.parse.failed":
       return new HttpError(400, "invalid_json", "The request body is not valid JSON");
     case "entity.too.large":
       return new HttpError(413, "payload_too_large", "The request body is larger than the limit");
     case "encoding.unsupported":
+      return new HttpError(415, "unsupported_media_type", "Compressed request bodies are not accepted (Content-Encoding must be identity)");
     case "charset.unsupported":
       return new HttpError(415, "unsupported_media_type", "Only application/json in UTF-8 is accepted");
     case "request.aborted":
@@ -46,8 +52,15 @@ function fromBodyParser(error: BodyParserError): HttpError | undefined {
     case "request.size.invalid":
       return new HttpError(400, "invalid_length", "The request length does not match Content-Length");
     default:
-      return undefined;
+      return fromClientStatus(error.status ?? error.statusCode);
   }
+}
+
+function fromClientStatus(status: unknown): HttpError | undefined {
+  if (typeof status !== "number" || !Number.isInteger(status) || status < 400 || status > 499) return undefined;
+  if (status === 413) return new HttpError(413, "payload_too_large", "The request body is larger than the limit");
+  if (status === 415) return new HttpError(415, "unsupported_media_type", "Only application/json in UTF-8 is accepted");
+  return new HttpError(status, "bad_request", "The request could not be read");
 }
 
 /**

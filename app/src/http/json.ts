@@ -20,5 +20,8 @@ export const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
-/** Strict JSON parser (objects and arrays only) with the body limit. */
-export const parseJson: RequestHandler = express.json({ limit: BODY_LIMIT_BYTES, strict: true, type: "application/json" });
+/**
+ * Strict JSON parser (objects and arrays only) with the body limit. Compressed bodies are refused
+ * (415): no client needs them and inflating is a decompression-bomb surface.
+ */
+export const parseJson: RequestHandler = express.json({ limit: BODY_LIMIT_BYTES, strict: true, type: "application/json", inflate: false });

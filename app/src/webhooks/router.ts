@@ -26,7 +26,7 @@ export function webhooksRouter(deps: AppDeps): Router {
   const { pool, logger, config } = deps;
   const router = Router();
 
-  router.post("/webhooks/zapier", requireJson, express.raw({ type: "application/json", limit: BODY_LIMIT_BYTES }), async (req, res) => {
+  router.post("/webhooks/zapier", requireJson, express.raw({ type: "application/json", limit: BODY_LIMIT_BYTES, inflate: false }), async (req, res) => {
     const raw: unknown = req.body;
     const bytes = Buffer.isBuffer(raw) ? raw : Buffer.alloc(0);
     const verdict = verifySignature(config.zapier.hmacSecret, req.headers, bytes);
