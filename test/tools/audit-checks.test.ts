@@ -1,7 +1,8 @@
-import type { ContainerInspectInfo } from "dockerode";
+import type { ContainerInspectInfo, NetworkInspectInfo } from "dockerode";
 import { describe, expect, it } from "vitest";
 import { runAudit } from "../../tools/audit/audit";
 import { CHECKS } from "../../tools/audit/checks";
+import { foreignAttachments } from "../../tools/audit/checks/network";
 import type { AuditInput, AuditSubject, Status } from "../../tools/audit/types";
 import { EXTERNAL, INTERNAL, input, network, subject, writer } from "./audit-fixtures";
 
@@ -24,6 +25,12 @@ interface Row {
   readonly input?: (s: AuditSubject) => AuditInput;
   readonly status: Status;
   readonly detail: RegExp;
+}
+
+/** A network inspect whose `Containers` lists the given ids with their names. */
+function attached(net: NetworkInspectInfo, containers: Record<string, string>): NetworkInspectInfo {
+  const entries = Object.entries(containers).map(([id, name]) => [id, { Name: name, EndpointID: `${id}-ep`, MacAddress: "", IPv4Address: "", IPv6Address: "" }]);
+  return { ...net, Containers: Object.fromEntries(entries) } as NetworkInspectInfo;
 }
 
 const db = () => subject({ service: "db", user: "999:999", networks: [INTERNAL] });
@@ -114,6 +121,9 @@ const ROWS: Row[] = [
   { id: "KRC-NET1", when: "the service label is missing", subject: () => subject({ edit: (c) => void (c.Config.Labels = {}) }), status: "FAIL", detail: /unknown service/ },
   { id: "KRC-NET2", when: "a foreign network is attached", subject: () => subject({ networks: [INTERNAL, network("someone-else", false, "other")] }), status: "FAIL", detail: /someone-else/ },
   { id: "KRC-NET2", when: "all networks belong to the stack", subject: () => subject(), status: "PASS", detail: /audit-fixture/ },
+  { id: "KRC-NET3", when: "only the stack's containers are on its networks", subject: () => subject({ networks: [attached(INTERNAL, { "api-id": "krc-audit-fixture-api", "db-id": "krc-audit-fixture-db" })] }), input: (s) => input([s, db()]), status: "PASS", detail: /only the stack's containers on krc-audit-fixture-internal/ },
+  { id: "KRC-NET3", when: "a container of another stack is on the internal network", subject: () => subject({ networks: [attached(INTERNAL, { "api-id": "krc-audit-fixture-api", "other-id": "krc-other-api" })] }), status: "FAIL", detail: /krc-other-api on krc-audit-fixture-internal/ },
+  { id: "KRC-NET3", when: "an unlabelled container with no name is on the external network", subject: () => subject({ networks: [INTERNAL, attached(EXTERNAL, { "api-id": "krc-audit-fixture-api", ["f".repeat(64)]: "" })] }), status: "FAIL", detail: /ffffffffffff on krc-audit-fixture-external/ },
   { id: "5.10", when: "the container has its own network namespace", subject: () => subject(), status: "PASS", detail: /network mode/ },
   { id: "5.12", when: "cpu shares are set", subject: () => subject(), status: "PASS", detail: /cpu shares 512/ },
   { id: "5.16", when: "the PID namespace is private", subject: () => subject(), status: "PASS", detail: /PID mode/ },
@@ -167,6 +177,21 @@ describe("audit checks", () => {
     const results = runAudit(input([subject(), db()]));
     expect(results).toHaveLength(CHECKS.length * 2);
     expect(results.filter((r) => r.status === "FAIL")).toEqual([]);
+  });
+});
+
+describe("foreignAttachments", () => {
+  it("ignores containers on networks that are not the stack's when it lists foreign attachments", () => {
+    const other = attached(network("krc-other-internal", true, "other"), { "x-id": "krc-other-db" });
+    expect(foreignAttachments([other], "audit-fixture", new Set())).toEqual([]);
+  });
+
+  it("lists every foreign container on every stack network, sorted, when several are attached", () => {
+    const nets = [attached(EXTERNAL, { "b-id": "b", "api-id": "api" }), attached(INTERNAL, { "a-id": "a", "api-id": "api" })];
+    expect(foreignAttachments(nets, "audit-fixture", new Set(["api-id"]))).toEqual([
+      { network: "krc-audit-fixture-external", container: "b" },
+      { network: "krc-audit-fixture-internal", container: "a" },
+    ]);
   });
 });
 

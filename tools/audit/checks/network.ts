@@ -1,4 +1,5 @@
 import { LABELS, profileOf, ROLE_FILES_WRITER } from "../../../policy/requirements";
+import type { NetworkInspectInfo } from "dockerode";
 import type { AuditInput, AuditSubject, Check } from "../types";
 import { excepted, fail, pass } from "./util";
 
@@ -43,6 +44,28 @@ function checkRoleNetworks(s: AuditSubject, input: AuditInput) {
   const shared = nets.filter((n) => dbNets.has(n.Id)).map((n) => n.Name);
   if (shared.length > 0) return fail(`shares ${shared.join(", ")} with the database`);
   return internal.length === 0 ? pass(`${seen}; no network shared with the database`) : fail(`must not be on internal networks (${seen})`);
+}
+
+/** A container attached to one of the stack's networks that is not one of the stack's containers. */
+export interface ForeignAttachment {
+  readonly network: string;
+  readonly container: string;
+}
+
+/**
+ * Containers attached to the stack's own networks (labelled `krc.stack=<stack>`) that are not among
+ * `members` (the ids of the stack's containers), read from the networks' inspect JSON (`Containers`,
+ * keyed by container id). A foreign container there reaches the database and the API directly.
+ */
+export function foreignAttachments(networks: readonly NetworkInspectInfo[], stack: string, members: ReadonlySet<string>): ForeignAttachment[] {
+  return networks
+    .filter((n) => n.Labels?.[LABELS.stack] === stack)
+    .flatMap((n) =>
+      Object.entries(n.Containers ?? {})
+        .filter(([id]) => !members.has(id))
+        .map(([id, c]) => ({ network: n.Name, container: c.Name !== undefined && c.Name !== "" ? c.Name : id.slice(0, 12) })),
+    )
+    .sort((a, b) => a.network.localeCompare(b.network) || a.container.localeCompare(b.container));
 }
 
 /** Published ports and network placement (CIS 5.8, 5.9, 5.14 and krc's network rules). */
@@ -90,6 +113,17 @@ export const NETWORK_CHECKS: readonly Check[] = [
       // Docker's "none" network (null driver) connects nothing.
       const foreign = Object.values(s.networks).filter((n) => n.Driver !== "null" && n.Labels?.[LABELS.stack] !== input.stack);
       return foreign.length > 0 ? fail(`foreign networks ${foreign.map((n) => n.Name).join(", ")}`) : pass(`all labelled ${LABELS.stack}=${input.stack}`);
+    },
+  },
+  {
+    id: "KRC-NET3",
+    title: "Only the stack's containers are attached to the stack's networks",
+    run(s, input) {
+      const members = new Set(input.subjects.map((o) => o.container.Id));
+      const foreign = foreignAttachments(Object.values(s.networks), input.stack, members);
+      const own = Object.values(s.networks).filter((n) => n.Labels?.[LABELS.stack] === input.stack).map((n) => n.Name);
+      if (foreign.length > 0) return fail(`foreign containers on the stack's networks: ${foreign.map((f) => `${f.container} on ${f.network}`).join(", ")}`);
+      return pass(own.length > 0 ? `only the stack's containers on ${own.join(", ")}` : "on none of the stack's networks");
     },
   },
 ];
