@@ -179,7 +179,9 @@ function globalOptions(v: Validated): string[] {
     ...(v.tls === "internal" ? ["skip_install_trust"] : []),
     "grace_period 10s",
     ...block("storage file_system", [`root ${CADDY_STORAGE_ROOT}`]),
-    ...block("log default", ["output stderr", "format json", "level INFO"]),
+    // Caddy's own log also carries the request (its error entries: a 502, a 413), so it gets the
+    // access log's filter too.
+    ...block("log default", ["output stderr", ...logFormat(), "level INFO"]),
     ...block("servers", [
       // HTTP/3 would advertise a UDP port that is not published.
       "protocols h1 h2",
@@ -221,20 +223,29 @@ function snippets(v: Validated): string[] {
     // One filtered logger per site block; the catch-all blocks also log requests whose Host
     // carries a port, which Caddy 2.6 does not map to a named site logger.
     ...block("(access_log)", [
-      ...block("log", [
-        "output stdout",
-        ...block("format filter", [
-          "wrap json",
-          ...block("fields", [
-            "request>headers>Authorization delete",
-            "request>headers>Proxy-Authorization delete",
-            "request>headers>Cookie delete",
-            "resp_headers>Set-Cookie delete",
-          ]),
-        ]),
-      ]),
+      ...block("log", ["output stdout", ...logFormat()]),
     ]),
   ];
+}
+
+/** What the logged query string is replaced with. */
+export const REDACTED_QUERY = "?REDACTED";
+
+// Credentials, and the whole query string: it carries searched names and phone numbers
+// (`/kiosk/clients?phone=…`, `/clients?q=…`), and any key not listed would leak, so none is kept.
+function logFormat(): string[] {
+  return block("format filter", [
+    "wrap json",
+    ...block("fields", [
+      "request>headers>Authorization delete",
+      "request>headers>Proxy-Authorization delete",
+      "request>headers>Cookie delete",
+      // A client page's address, query included.
+      "request>headers>Referer delete",
+      `request>uri regexp "[?].*$" "${REDACTED_QUERY}"`,
+      "resp_headers>Set-Cookie delete",
+    ]),
+  ]);
 }
 
 function block(head: string, body: readonly string[]): string[] {

@@ -158,16 +158,20 @@ describe.each([
     expect(https?.trusted_proxies).toBeUndefined();
   });
 
-  it("deletes Authorization and Cookie values from every access log", () => {
+  it("deletes Authorization, Cookie, Referer and the query string from every access log and Caddy's own log", () => {
     const access = Object.entries(json.logging.logs).filter(([, log]) => log.include?.some((n) => n.startsWith("http.log.access")));
     expect(access.length).toBeGreaterThan(0);
-    for (const [, log] of access) {
+    const own = json.logging.logs["default"];
+    expect(own).toBeDefined();
+    for (const log of [...access.map(([, l]) => l), own ?? {}]) {
       expect(log.encoder).toMatchObject({
         format: "filter",
         wrap: { format: "json" },
         fields: {
           "request>headers>Authorization": { filter: "delete" },
           "request>headers>Cookie": { filter: "delete" },
+          "request>headers>Referer": { filter: "delete" },
+          "request>uri": { filter: "regexp", regexp: "[?].*$", value: "?REDACTED" },
           "resp_headers>Set-Cookie": { filter: "delete" },
         },
       });

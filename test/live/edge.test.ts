@@ -14,7 +14,7 @@ import { isIP } from "node:net";
 import * as tls from "node:tls";
 import { beforeAll, describe, expect, it } from "vitest";
 import { sharedStackJson } from "../support/live-stack";
-import { CADDY_HEALTH_URL, MOZILLA_INTERMEDIATE_CIPHERS, REMOVED_RESPONSE_HEADERS, securityHeaders } from "../../infra/caddyfile";
+import { CADDY_HEALTH_URL, MOZILLA_INTERMEDIATE_CIPHERS, REDACTED_QUERY, REMOVED_RESPONSE_HEADERS, securityHeaders } from "../../infra/caddyfile";
 
 interface Edge {
   apiHost: string;
@@ -221,12 +221,12 @@ describe("the edge of the deployed stack", () => {
     expectSecurityHeaders(reply);
   });
 
-  it("logs requests as JSON without Authorization or Cookie values", async () => {
+  it("logs requests as JSON without Authorization, Cookie, Referer or query values", async () => {
     const marker = randomBytes(12).toString("hex");
     const since = aMomentAgo();
     await request(edge, {
-      path: `/no-such-route-${marker}`,
-      headers: { authorization: `Bearer auth-${marker}`, cookie: `krc=cookie-${marker}` },
+      path: `/no-such-route-${marker}?phone=661-555-${marker}&q=name-${marker}`,
+      headers: { authorization: `Bearer auth-${marker}`, cookie: `krc=cookie-${marker}`, referer: `https://example.test/?q=referer-${marker}` },
     });
     // Caddy writes access logs to stdout and its own log to stderr; both must stay clean.
     const logs = containerLogs(edge.proxyContainer, since);
@@ -237,6 +237,10 @@ describe("the edge of the deployed stack", () => {
     expect(entry.request?.headers).not.toHaveProperty("Cookie");
     expect(logs).not.toContain(`auth-${marker}`);
     expect(logs).not.toContain(`cookie-${marker}`);
+    expect((JSON.parse(line ?? "{}") as { request?: { uri?: string } }).request?.uri).toBe(`/no-such-route-${marker}${REDACTED_QUERY}`);
+    expect(logs).not.toContain(`661-555-${marker}`);
+    expect(logs).not.toContain(`name-${marker}`);
+    expect(logs).not.toContain(`referer-${marker}`);
   });
 
   it("replaces a client-sent X-Forwarded-For with the address Caddy saw", async () => {
