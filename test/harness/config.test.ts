@@ -70,4 +70,29 @@ describe("loadProgramConfig", () => {
       `${f.stack}: 'p:name' is encrypted for the Pulumi CLI; the harness cannot decrypt it (pass --secret p:name=<value>)`,
     );
   });
+
+  it("refuses a docker:host that is not the local engine, naming the key and not the value", () => {
+    const f = files(PROJECT, "config:\n  docker:host: ssh://deploy@203.0.113.10\n");
+    const load = () => loadProgramConfig(f.project, f.stack, []);
+    expect(load).toThrow(
+      "harness: configuration key 'docker:host' is not implemented: the harness deploys only to the local engine (unix:///var/run/docker.sock); the only docker provider config allowed is docker:host=unix:///var/run/docker.sock",
+    );
+    expect(load).not.toThrow(/203\.0\.113\.10/);
+  });
+
+  it("refuses any other docker provider key when the stack file or --set gives one", () => {
+    const f = files(PROJECT, "config:\n  docker:sshOpts: [\"-i\", \"key\"]\n");
+    expect(() => loadProgramConfig(f.project, f.stack, [])).toThrow(/configuration key 'docker:sshOpts' is not implemented: the harness does not implement this docker provider setting/);
+    expect(() => loadProgramConfig(files(PROJECT).project, undefined, [{ key: "docker:certPath", value: "/x", secret: false }])).toThrow(/'docker:certPath' is not implemented/);
+  });
+
+  it("accepts docker:host when it names the local engine", () => {
+    const f = files(PROJECT, "config:\n  docker:host: unix:///var/run/docker.sock\n");
+    expect(loadProgramConfig(f.project, f.stack, []).values["docker:host"]).toBe("unix:///var/run/docker.sock");
+  });
+
+  it("refuses the prod stack file, which deploys over ssh", () => {
+    const root = join(__dirname, "../..");
+    expect(() => loadProgramConfig(join(root, "Pulumi.yaml"), join(root, "Pulumi.prod.yaml"), [])).toThrow(/'docker:host' is not implemented/);
+  });
 });

@@ -94,7 +94,27 @@ export function loadProgramConfig(projectFile: string, stackFile: string | undef
   }
   for (const [key, d] of declared) if (d.secret === true && key in values) secretKeys.add(key);
 
+  refuseUnimplementedProviderConfig(values);
   return { project: name, main: typeof project.main === "string" ? project.main : ".", values, secretKeys: [...secretKeys] };
+}
+
+/** The only Docker engine the harness drives; also the docker provider's default `host`. */
+export const LOCAL_DOCKER_HOST = "unix:///var/run/docker.sock";
+
+/**
+ * The default docker provider reads `docker:*` stack config (the engine to deploy to, its TLS
+ * material, SSH options, registry credentials). The harness implements none of it but a `host`
+ * that names the local engine, so any other key would be silently ignored and the stack deployed
+ * on this machine instead: refuse it before any resource is created. The value is not quoted
+ * (it may hold credentials).
+ */
+export function refuseUnimplementedProviderConfig(values: Readonly<Record<string, string>>): void {
+  for (const [key, value] of Object.entries(values)) {
+    if (!key.startsWith("docker:")) continue;
+    if (key === "docker:host" && value === LOCAL_DOCKER_HOST) continue;
+    const why = key === "docker:host" ? `the harness deploys only to the local engine (${LOCAL_DOCKER_HOST})` : "the harness does not implement this docker provider setting";
+    throw new Error(`harness: configuration key '${key}' is not implemented: ${why}; the only docker provider config allowed is docker:host=${LOCAL_DOCKER_HOST}`);
+  }
 }
 
 function safeJson(s: string): unknown {

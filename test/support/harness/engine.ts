@@ -5,6 +5,7 @@
  * order. Keeps the state file up to date after every step, as Pulumi checkpoints do.
  */
 import { randomUUID } from "node:crypto";
+import { LOCAL_DOCKER_HOST } from "./config";
 import { planStep, withIgnored, type StepOp } from "./diff";
 import { Redactor, secretFields, unwrapDeep, wrapFields } from "./secrets";
 import { StateStore, type ResourceOptions, type ResourceRecord, type StackState } from "./state";
@@ -217,8 +218,8 @@ export class Engine {
     if (allowed !== "any") {
       for (const k of Object.keys(inputs)) if (!allowed.has(k)) throw new Error(`harness: ${reg.type} config "${k}" is not implemented (${reg.name})`);
       const host = unwrapDeep(inputs["host"]);
-      if (pkg === "docker" && host !== undefined && host !== "unix:///var/run/docker.sock") {
-        throw new Error(`harness: ${reg.type} host "${String(host)}" is not implemented (only the local engine at unix:///var/run/docker.sock)`);
+      if (pkg === "docker" && host !== undefined && host !== LOCAL_DOCKER_HOST) {
+        throw new Error(`harness: ${reg.type} host "${String(host)}" is not implemented (only the local engine at ${LOCAL_DOCKER_HOST})`);
       }
     }
     const old = this.previous.get(urn);
