@@ -49,6 +49,8 @@ interface Case {
   readonly name: string;
   readonly status: number;
   readonly code?: string;
+  /** The field and rule a 400 must name. */
+  readonly detail?: { readonly field: string; readonly rule: string };
   readonly exclude?: readonly string[];
   readonly run: () => Promise<Reply>;
 }
@@ -98,6 +100,33 @@ const cases: Case[] = [
   { name: "the body is multipart", status: 415, code: "unsupported_media_type", run: raw("/clients", () => ({ who: "staff", raw: "--b\r\n\r\n--b--", headers: { "content-type": "multipart/form-data; boundary=b" } })) },
   { name: "the body has no content type", status: 415, code: "unsupported_media_type", run: raw("/clients", () => ({ who: "staff", raw: JSON.stringify(clientBody({})) })) },
   { name: "the body claims UTF-16 JSON", status: 415, code: "unsupported_media_type", run: raw("/clients", () => ({ who: "staff", raw: JSON.stringify(clientBody({})), headers: { "content-type": "application/json; charset=utf-16" } })) },
+  // Text: strict UTF-8 bytes, then no invisible, reordering or control characters.
+  { name: "a body holds an invalid UTF-8 byte", status: 400, code: "invalid_encoding", run: raw("/clients", () => ({ who: "staff", raw: Buffer.concat([Buffer.from('{"name":"Bob'), Buffer.from([0xff]), Buffer.from('","phone":"6615550142"}')]), headers: { "content-type": "application/json" } })) },
+  { name: "a body holds an overlong UTF-8 slash", status: 400, code: "invalid_encoding", run: raw("/clients", () => ({ who: "staff", raw: Buffer.concat([Buffer.from('{"name":"Bob'), Buffer.from([0xc0, 0xaf]), Buffer.from('","phone":"6615550142"}')]), headers: { "content-type": "application/json" } })) },
+  { name: "a body holds a UTF-8-encoded surrogate", status: 400, code: "invalid_encoding", run: raw("/clients", () => ({ who: "staff", raw: Buffer.concat([Buffer.from('{"name":"Bob'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('","phone":"6615550142"}')]), headers: { "content-type": "application/json" } })) },
+  { name: "a body is truncated mid-character", status: 400, code: "invalid_encoding", run: raw("/clients", () => ({ who: "staff", raw: Buffer.concat([Buffer.from('{"name":"Bob'), Buffer.from([0xe2, 0x82]), Buffer.from('","phone":"6615550142"}')]), headers: { "content-type": "application/json" } })) },
+  { name: "a client name holds a lone surrogate", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "lone_surrogate" }, run: post("/clients", clientBody({ name: "Bob\ud800" }), "staff") },
+  { name: "a client name holds a lone low surrogate", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "lone_surrogate" }, run: post("/clients", clientBody({ name: "\udc00Bob" }), "staff") },
+  { name: "a client name holds the C1 control NEL", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "control_character" }, run: post("/clients", clientBody({ name: "Bob\u0085Smith" }), "staff") },
+  { name: "a client name holds the C1 control CSI", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "control_character" }, run: post("/clients", clientBody({ name: "Bob\u009b31m" }), "staff") },
+  { name: "a client name holds a DEL", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "control_character" }, run: post("/clients", clientBody({ name: "Bob\u007f" }), "staff") },
+  { name: "a client name holds a right-to-left override", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "bidi_control" }, run: post("/clients", clientBody({ name: "Bob\u202egnp.exe" }), "staff") },
+  { name: "a client name holds a left-to-right embedding", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "bidi_control" }, run: post("/clients", clientBody({ name: "Bob\u202aSmith" }), "staff") },
+  { name: "a client name holds a bidi isolate", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "bidi_control" }, run: post("/clients", clientBody({ name: "Bob\u2066Smith\u2069" }), "staff") },
+  { name: "a client name holds a zero-width space", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "invisible_character" }, run: post("/clients", clientBody({ name: "Bo\u200bb" }), "staff") },
+  { name: "a client name holds a right-to-left mark", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "invisible_character" }, run: post("/clients", clientBody({ name: "Bob\u200fSmith" }), "staff") },
+  { name: "a client name holds a byte-order mark inside", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "invisible_character" }, run: post("/clients", clientBody({ name: "Bob\ufeffSmith" }), "staff") },
+  { name: "a client name holds a word joiner", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "invisible_character" }, run: post("/clients", clientBody({ name: "Bob\u2060Smith" }), "staff") },
+  { name: "a client patch name holds a zero-width joiner", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "invisible_character" }, run: () => api.call(`/clients/${clientId}`, { method: "PATCH", token: staff.token, json: { name: "Ex\u200disting" } }) },
+  { name: "a search term holds a right-to-left override", status: 400, code: "validation_failed", detail: { field: "query.q", rule: "bidi_control" }, run: get("/clients?q=%E2%80%AEabc", "staff") },
+  { name: "a signed webhook body holds an invalid UTF-8 byte", status: 400, code: "invalid_encoding", run: raw("/webhooks/zapier", () => {
+    const body = Buffer.concat([Buffer.from('{"event":"client.create","data":{"name":"Bob'), Buffer.from([0xff]), Buffer.from('","phone":"6615550142"}}')]);
+    return { raw: body, headers: { ...signHeaders(api.config.zapier.hmacSecret, randomUUID(), body), "content-type": "application/json" } };
+  }) },
+  { name: "a signed webhook client name holds a bidi override", status: 400, code: "validation_failed", detail: { field: "body.data.name", rule: "bidi_control" }, run: raw("/webhooks/zapier", () => {
+    const body = JSON.stringify({ event: "client.create", data: clientBody({ name: "Bob\u202eSmith" }) });
+    return { raw: body, headers: signed(body) };
+  }) },
   // Compressed bodies are refused outright (decompression-bomb surface), valid or not.
   { name: "a gzip body is garbage", status: 415, code: "unsupported_media_type", run: raw("/clients", () => ({ who: "staff", raw: "garbage", headers: { "content-type": "application/json", "content-encoding": "gzip" } })) },
   { name: "a deflate body is garbage", status: 415, code: "unsupported_media_type", run: raw("/clients", () => ({ who: "staff", raw: "garbage", headers: { "content-type": "application/json", "content-encoding": "deflate" } })) },
@@ -268,6 +297,16 @@ afterAll(async () => {
   await api?.close();
 });
 
+describe("text that is allowed", () => {
+  it("stores accented, non-Latin and astral names unchanged when they hold no forbidden character", async () => {
+    const name = "Zoë Ñandú 李小龍 \u{1F600} O\u2019Brien";
+    const created = await api.call("/clients", { token: staff.token, json: clientBody({ name, phone: "6615550177" }) });
+    expect(created.status, created.text).toBe(201);
+    const read = await api.call(`/clients/${String(created.body.id)}`, { token: staff.token });
+    expect(read.body.name).toBe(name);
+  });
+});
+
 describe("hostile input", () => {
   it("has at least 60 cases", () => {
     expect(cases.length).toBeGreaterThanOrEqual(60);
@@ -279,6 +318,7 @@ describe("hostile input", () => {
     expect(reply.status, reply.text).toBe(c.status);
     expect(reply.status).toBeLessThan(500);
     if (c.code) expect(reply.body.error.code).toBe(c.code);
+    if (c.detail) expect(reply.body.error.details).toContainEqual(expect.objectContaining(c.detail));
     expect(reply.text).not.toMatch(/at .+\.(ts|js):\d+/);
     expect(await api.snapshot(c.exclude)).toEqual(before);
   });

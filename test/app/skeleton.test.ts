@@ -74,7 +74,7 @@ describe("login and clients", () => {
     const reply = await api.call("/clients", { token: staff.token, json: { name: "Bob", phone: "555-01" } });
     expect(reply.status).toBe(400);
     expect(reply.body.error.code).toBe("validation_failed");
-    expect(reply.body.error.details[0]).toMatchObject({ field: "body.phone", rule: "custom", message: "must be a 10-digit US number; spaces, dashes, parentheses and a leading +1 are allowed" });
+    expect(reply.body.error.details[0]).toMatchObject({ field: "body.phone", rule: "phone", message: "must be a 10-digit US number; spaces, dashes, parentheses and a leading +1 are allowed" });
   });
 
   it("stores script and SQL payloads as plain data and returns them as JSON that no browser runs", async () => {

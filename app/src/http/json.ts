@@ -20,8 +20,57 @@ export const requireJson: RequestHandler = (req, _res, next) => {
   next();
 };
 
+// fatal: an invalid byte sequence throws instead of quietly becoming U+FFFD in the database.
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
+/** Decodes a body as UTF-8, refusing any invalid byte sequence with 400 `invalid_encoding`. */
+export function decodeUtf8Strict(bytes: Uint8Array): string {
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new HttpError(400, "invalid_encoding", "The request body is not valid UTF-8");
+  }
+}
+
 /**
- * Strict JSON parser (objects and arrays only) with the body limit. Compressed bodies are refused
- * (415): no client needs them and inflating is a decompression-bomb surface.
+ * Parses raw body bytes as strict JSON: valid UTF-8 (400 `invalid_encoding`), then an object or
+ * array at the top (400 `invalid_json` for anything else or malformed text). An empty body is `{}`.
  */
-export const parseJson: RequestHandler = express.json({ limit: BODY_LIMIT_BYTES, strict: true, type: "application/json", inflate: false });
+export function parseStrictJson(bytes: Uint8Array): unknown {
+  const source = decodeUtf8Strict(bytes);
+  if (source.length === 0) return {};
+  // trimStart also drops non-JSON whitespace, but JSON.parse refuses such a body anyway.
+  const first = source.trimStart()[0];
+  if (first !== "{" && first !== "[") throw new HttpError(400, "invalid_json", "The request body is not valid JSON");
+  try {
+    return JSON.parse(source) as unknown;
+  } catch {
+    throw new HttpError(400, "invalid_json", "The request body is not valid JSON");
+  }
+}
+
+// Raw bytes first, so the strict decoder sees exactly what was sent. Compressed bodies are refused
+// (415): no client needs them and inflating is a decompression-bomb surface.
+const readBody = express.raw({ limit: BODY_LIMIT_BYTES, type: "application/json", inflate: false });
+
+/** Strict JSON body parser (UTF-8, objects and arrays only) with the body limit. */
+export const parseJson: RequestHandler = (req, res, next) => {
+  readBody(req, res, (error?: unknown) => {
+    if (error !== undefined && error !== null) {
+      next(error);
+      return;
+    }
+    const raw: unknown = req.body;
+    if (!Buffer.isBuffer(raw)) {
+      next();
+      return;
+    }
+    try {
+      req.body = parseStrictJson(raw);
+    } catch (failure) {
+      next(failure);
+      return;
+    }
+    next();
+  });
+};

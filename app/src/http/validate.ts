@@ -8,7 +8,8 @@ export function toFieldIssues(error: z.ZodError, where: string): FieldIssue[] {
     const path = [...issue.path.map(String), ...(keys.length === 1 ? keys : [])];
     return {
       field: [where, ...path].join("."),
-      rule: issue.code,
+      // Custom checks name their own rule (e.g. text's "bidi_control"); the rest use zod's code.
+      rule: issue.code === "custom" && typeof issue.params?.rule === "string" ? issue.params.rule : issue.code,
       message: issue.message,
     };
   });

@@ -6,7 +6,7 @@ import { insertClient } from "../clients/repository";
 import { createClientBody } from "../clients/schema";
 import { inTransaction, type AppDeps } from "../context";
 import { HttpError } from "../http/errors";
-import { BODY_LIMIT_BYTES, requireJson } from "../http/json";
+import { BODY_LIMIT_BYTES, parseStrictJson, requireJson } from "../http/json";
 import { pagingFields } from "../http/schemas";
 import { parseOrThrow } from "../http/validate";
 import { enqueueEvent } from "./outbox";
@@ -34,13 +34,7 @@ export function webhooksRouter(deps: AppDeps): Router {
       logger.warn({ reason: verdict.reason, ip: req.ip }, "webhook signature rejected");
       throw new HttpError(401, "invalid_signature", "The webhook signature is missing, malformed, stale or wrong");
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(bytes.toString("utf8"));
-    } catch {
-      throw new HttpError(400, "invalid_json", "The request body is not valid JSON");
-    }
-    const body = parseOrThrow(inboundBody, parsed, "body");
+    const body = parseOrThrow(inboundBody, parseStrictJson(bytes), "body");
     const client = await inTransaction(pool, async (tx) => {
       const fresh = await tx.query("INSERT INTO webhook_inbound (delivery_id, event) VALUES ($1, $2) ON CONFLICT DO NOTHING", [verdict.deliveryId, body.event]);
       if (fresh.rowCount === 0) throw new HttpError(409, "replayed_delivery", "This delivery id was already processed");
