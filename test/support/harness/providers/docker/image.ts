@@ -56,6 +56,56 @@ function run(cmd: string, args: readonly string[]): Promise<{ code: number; outp
   });
 }
 
+/**
+ * The images a Dockerfile builds FROM, with `${ARG}`/`$ARG` taken from the build args, then from
+ * the ARG defaults declared before the first FROM (the only ARGs a FROM line can see). Skips
+ * `scratch` and earlier stages named with `AS`.
+ * @throws Error naming the ARG when a FROM uses one that has no value.
+ */
+export function baseImages(dockerfile: string, args: Readonly<Record<string, string>> = {}): string[] {
+  const defaults: Record<string, string> = {};
+  const stages = new Set<string>();
+  const bases: string[] = [];
+  let seenFrom = false;
+  // Joined continuation lines, comments dropped: one instruction per entry.
+  const instructions = dockerfile
+    .replace(/\\\r?\n/g, " ")
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+  for (const line of instructions) {
+    const [keyword = "", ...rest] = line.split(/\s+/);
+    if (keyword.toUpperCase() === "ARG" && !seenFrom) {
+      const [name = "", value] = (rest[0] ?? "").split(/=(.*)/s);
+      if (value !== undefined) defaults[name] = value.replace(/^"(.*)"$/s, "$1");
+    }
+    if (keyword.toUpperCase() !== "FROM") continue;
+    seenFrom = true;
+    const words = rest.filter((w) => !w.startsWith("--"));
+    const ref = (words[0] ?? "").replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, a: string | undefined, b: string | undefined) => {
+      const name = (a ?? b) as string;
+      const value = args[name] ?? defaults[name];
+      if (value === undefined || value === "") throw new Error(`harness: ${TYPE}: FROM uses build arg ${name}, which has no value`);
+      return value;
+    });
+    if (words[1]?.toUpperCase() === "AS" && words[2] !== undefined) stages.add(words[2].toLowerCase());
+    if (ref.toLowerCase() !== "scratch" && !stages.has(ref.toLowerCase()) && !bases.includes(ref)) bases.push(ref);
+  }
+  return bases;
+}
+
+/** Fails before `docker build` when a base image is not on the engine: the build would try a registry. */
+async function requireLocalBases(imageName: string, dockerfile: string, args: Readonly<Record<string, string>>): Promise<void> {
+  for (const base of baseImages(readFileSync(dockerfile, "utf8"), args)) {
+    try {
+      await docker.getImage(base).inspect();
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+      throw new Error(`harness: ${TYPE}: base image "${base}" of ${imageName} is not on the local engine and no registry is reachable; build or load it first (docker images ${base})`);
+    }
+  }
+}
+
 async function build(inputs: Props, log: (line: string) => void): Promise<Props> {
   const imageName = inputs["imageName"] as string;
   if (inputs["skipPush"] !== true) {
@@ -65,6 +115,7 @@ async function build(inputs: Props, log: (line: string) => void): Promise<Props>
   const { context, dockerfile } = paths(inputs);
   if (!existsSync(context)) throw new Error(`harness: ${TYPE}: build context ${context} does not exist`);
   if (!existsSync(dockerfile)) throw new Error(`harness: ${TYPE}: Dockerfile ${dockerfile} does not exist`);
+  await requireLocalBases(imageName, dockerfile, b.args ?? {});
   const dir = mkdtempSync(join(tmpdir(), "krc-image-"));
   const iidFile = join(dir, "iid");
   const args = ["build", "--iidfile", iidFile, "-f", dockerfile, "-t", imageName];
