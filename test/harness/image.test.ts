@@ -1,11 +1,14 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import { baseImages, image } from "../support/harness/providers/docker/image";
+import { docker } from "../support/harness/providers/docker/engine";
 import type { MaterializeContext } from "../support/harness/types";
 
 const ctx: MaterializeContext = { stack: "image-test", urn: "urn:image", name: "img", providerConfig: {}, log: () => undefined };
+
+afterEach(() => vi.restoreAllMocks());
 
 describe("baseImages", () => {
   it("resolves the base from a build arg when FROM uses ${ARG}", () => {
@@ -34,5 +37,11 @@ describe("image materializer", () => {
     await expect(
       image.create(ctx, { imageName: "krc-image-test:x", skipPush: true, build: { context: dir, args: { BASE_IMAGE: missing } } }),
     ).rejects.toThrow(`base image "${missing}" of krc-image-test:x is not on the local engine and no registry is reachable`);
+  });
+
+  it("leaves the built image on the engine when the resource is deleted, as the provider does", async () => {
+    const getImage = vi.spyOn(docker, "getImage");
+    await image.delete(ctx, "sha256:abc", { imageName: "krc-api:shared", skipPush: true }, { imageName: "krc-api:shared", repoDigest: "sha256:abc" });
+    expect(getImage).not.toHaveBeenCalled();
   });
 });

@@ -170,13 +170,11 @@ export const image: Materializer = {
   async update(ctx, _id, _olds, news) {
     return build(news, ctx.log);
   },
+  // Like the provider: @pulumi/docker 5's native Image provider (pulumi/pulumi-docker
+  // provider/provider.go, dockerNativeProvider.Delete) returns without touching the engine, so the
+  // built image stays on it. Removing it would also untag an image another stack with the same
+  // content still runs (the tag is a content hash shared across stacks).
   async delete(ctx, _id, inputs) {
-    // Untag only: the image id may still back a container of another run, which keeps it alive.
-    try {
-      await docker.getImage(inputs["imageName"] as string).remove({ noprune: false });
-    } catch (e) {
-      if (isNotFound(e)) return;
-      ctx.log(`image ${String(inputs["imageName"])} left in place: ${e instanceof Error ? e.message.split("\n")[0] : String(e)}`);
-    }
+    ctx.log(`image ${String(inputs["imageName"])} left on the engine (the provider's delete removes nothing)`);
   },
 };
