@@ -33,7 +33,7 @@ async function main(): Promise<void> {
   const pool = createPool(config.database);
   pool.on("error", (error) => logger.error({ err: error }, "idle database client error"));
   const app = buildApp({ config, pool, logger });
-  const worker = startOutboxWorker(pool, logger, config.zapier.hmacSecret, { ...DEFAULT_OUTBOX_OPTIONS, ...config.outbox });
+  const worker = startOutboxWorker(pool, logger, config.zapier, { ...DEFAULT_OUTBOX_OPTIONS, ...config.outbox });
   const housekeeping = setInterval(() => {
     purgeExpired(pool).then(
       (purged) => logger.info({ purged }, "housekeeping"),

@@ -4,6 +4,7 @@ import type { AddressInfo } from "node:net";
 import { Pool } from "pg";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createLogger } from "../../app/src/logger";
+import { targetRefOf } from "../../app/src/webhooks/outbox";
 import { signHeaders, verifySignature } from "../../app/src/webhooks/signature";
 import { retryDelayMs, startOutboxWorker, type OutboxWorkerOptions } from "../../app/src/webhooks/worker";
 import { startTestApi, type TestApi } from "./helpers";
@@ -18,6 +19,7 @@ let received: Received[] = [];
 let answer: (n: number, res: ServerResponse) => void = (_n, res) => res.end();
 
 let api: TestApi;
+let receiverUrl: string;
 let admin: { token: string };
 const logger = createLogger("silent");
 const FAST: OutboxWorkerOptions = { pollMs: 30, leaseSeconds: 1, maxAttempts: 3, baseDelayMs: 40, maxDelayMs: 200, timeoutMs: 5_000, batchSize: 10 };
@@ -33,7 +35,8 @@ beforeAll(async () => {
   });
   await new Promise<void>((resolve) => receiver.listen(0, "127.0.0.1", resolve));
   const port = (receiver.address() as AddressInfo).port;
-  api = await startTestApi({ ZAPIER_OUTBOUND_URLS: `http://127.0.0.1:${port}/hook` });
+  receiverUrl = `http://127.0.0.1:${port}/hook`;
+  api = await startTestApi({ ZAPIER_OUTBOUND_URLS: receiverUrl });
   admin = await api.loginAs("admin");
 }, 60_000);
 
@@ -96,7 +99,7 @@ describe("outbound outbox", () => {
     };
     const clientId = await newClient("Retry Me");
     expect((await outboxRow("client.created", clientId))?.status).toBe("pending");
-    const worker = startOutboxWorker(api.appPool, logger, api.config.zapier.hmacSecret, FAST);
+    const worker = startOutboxWorker(api.appPool, logger, api.config.zapier, FAST);
     try {
       const row = await until(async () => {
         const r = await outboxRow("client.created", clientId);
@@ -121,7 +124,7 @@ describe("outbound outbox", () => {
       res.end();
     };
     const clientId = await newClient("Dead Letter");
-    const worker = startOutboxWorker(api.appPool, logger, api.config.zapier.hmacSecret, FAST);
+    const worker = startOutboxWorker(api.appPool, logger, api.config.zapier, FAST);
     try {
       const dead = await until(async () => {
         const r = await outboxRow("client.created", clientId);
@@ -157,7 +160,7 @@ describe("outbound outbox", () => {
     };
     const clientId = await newClient("Mid Delivery");
     const firstPool = new Pool({ host: api.pg.host, port: api.pg.port, database: api.pg.database, user: api.pg.app.user, password: api.pg.app.password, max: 2 });
-    const first = startOutboxWorker(firstPool, logger, api.config.zapier.hmacSecret, { ...FAST, leaseSeconds: 2 });
+    const first = startOutboxWorker(firstPool, logger, api.config.zapier, { ...FAST, leaseSeconds: 2 });
     await until(async () => (received.length >= 1 ? true : undefined));
     await first.stop();
     await firstPool.end();
@@ -165,7 +168,7 @@ describe("outbound outbox", () => {
     const leased = await outboxRow("client.created", clientId);
     expect(leased).toMatchObject({ status: "pending", attempts: 1 });
 
-    const second = startOutboxWorker(api.appPool, logger, api.config.zapier.hmacSecret, FAST);
+    const second = startOutboxWorker(api.appPool, logger, api.config.zapier, FAST);
     try {
       const row = await until(async () => {
         const r = await outboxRow("client.created", clientId);
@@ -190,5 +193,111 @@ describe("outbound outbox", () => {
     expect(checkin.body.source).toBe("kiosk");
     const { rows } = await api.ownerPool.query("SELECT status FROM outbox WHERE event = 'checkin.created' AND payload->'data'->>'clientId' = $1", [clientId]);
     expect(rows).toEqual([{ status: "pending" }]);
+  });
+});
+
+describe("outbound receiver URLs are secrets", () => {
+  const REF = /^sha256:[0-9a-f]{16}$/;
+
+  async function targetOf(id: string): Promise<{ target_url: string; status: string; attempts: number; last_error: string | null }> {
+    const { rows } = await api.ownerPool.query<{ target_url: string; status: string; attempts: number; last_error: string | null }>("SELECT target_url, status, attempts, last_error FROM outbox WHERE id = $1", [id]);
+    const row = rows[0];
+    if (!row) throw new Error(`no outbox row ${id}`);
+    return row;
+  }
+
+  async function insertRow(target: string, marker: string): Promise<string> {
+    const { rows } = await api.ownerPool.query<{ id: string }>("INSERT INTO outbox (event, payload, target_url) VALUES ('client.created', $1, $2) RETURNING id::text", [JSON.stringify({ event: "client.created", data: { id: marker } }), target]);
+    return rows[0]?.id ?? "";
+  }
+
+  async function settled(id: string) {
+    return until(async () => {
+      const row = await targetOf(id);
+      return row.status === "pending" ? undefined : row;
+    });
+  }
+
+  it("stores a reference and shows only the reference and host when an event is queued", async () => {
+    const clientId = await newClient("Secret Receiver");
+    const row = await outboxRow("client.created", clientId);
+    const stored = await targetOf(row?.id ?? "");
+    expect(stored.target_url).toMatch(REF);
+    expect(stored.target_url).toBe(targetRefOf(receiverUrl));
+    const listed = await api.call("/webhooks/outbox?status=pending", { token: admin.token });
+    const item = (listed.body.items as unknown as Record<string, unknown>[]).find((i) => i.id === row?.id);
+    expect(item).toMatchObject({ targetRef: targetRefOf(receiverUrl), targetHost: new URL(receiverUrl).host });
+    expect(item).not.toHaveProperty("targetUrl");
+    expect(listed.text).not.toContain("/hook");
+  });
+
+  it("delivers, then rewrites and never shows a full URL stored by an older version when it is still configured", async () => {
+    received = [];
+    answer = (_n, res) => res.end();
+    const id = await insertRow(receiverUrl, "legacy-row");
+    const listed = await api.call("/webhooks/outbox?status=pending", { token: admin.token });
+    expect((listed.body.items as unknown as Record<string, unknown>[]).find((i) => i.id === id)).toMatchObject({ targetRef: targetRefOf(receiverUrl), targetHost: new URL(receiverUrl).host });
+    expect(listed.text).not.toContain("/hook");
+    const worker = startOutboxWorker(api.appPool, logger, api.config.zapier, FAST);
+    try {
+      expect(await settled(id)).toMatchObject({ status: "delivered", target_url: targetRefOf(receiverUrl) });
+      expect(received.some((r) => JSON.parse(r.body.toString()).data?.id === "legacy-row")).toBe(true);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("dead-letters at once when the row's receiver is no longer configured", async () => {
+    received = [];
+    const id = await insertRow(targetRefOf("https://hooks.zapier.com/hooks/catch/123/removed-token/"), "removed-receiver");
+    const worker = startOutboxWorker(api.appPool, logger, api.config.zapier, FAST);
+    try {
+      expect(await settled(id)).toMatchObject({ status: "dead", attempts: 1, last_error: "receiver no longer configured" });
+      expect(received).toHaveLength(0);
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("records connect ECONNREFUSED without the URL when the receiver refuses connections", async () => {
+    const closed = createServer();
+    await new Promise<void>((resolve) => closed.listen(0, "127.0.0.1", resolve));
+    const closedUrl = `http://127.0.0.1:${(closed.address() as AddressInfo).port}/hooks/catch/123/secret-token/?x=1`;
+    await new Promise((resolve) => closed.close(resolve));
+    const id = await insertRow(targetRefOf(closedUrl), "refused");
+    const worker = startOutboxWorker(api.appPool, logger, { hmacSecret: api.config.zapier.hmacSecret, outboundUrls: [closedUrl] }, { ...FAST, maxAttempts: 1 });
+    try {
+      expect(await settled(id)).toMatchObject({ status: "dead", last_error: "connect ECONNREFUSED" });
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it("records timeout when the receiver does not answer in time", async () => {
+    answer = () => undefined;
+    const id = await insertRow(targetRefOf(receiverUrl), "too-slow");
+    const worker = startOutboxWorker(api.appPool, logger, api.config.zapier, { ...FAST, maxAttempts: 1, timeoutMs: 200 });
+    try {
+      expect(await settled(id)).toMatchObject({ status: "dead", last_error: "timeout" });
+    } finally {
+      await worker.stop();
+      answer = (_n, res) => res.end();
+    }
+  });
+
+  it("keeps receiver URL paths out of every outbox row and every outbox response", async () => {
+    const { rows } = await api.ownerPool.query<{ row: string }>("SELECT to_jsonb(o)::text AS row FROM outbox o");
+    expect(rows.length).toBeGreaterThan(5);
+    for (const { row } of rows) {
+      expect(row).not.toContain("/hook");
+      expect(row).not.toContain("secret-token");
+      expect(row).not.toContain("127.0.0.1");
+    }
+    for (const status of ["pending", "delivered", "dead"]) {
+      const listed = await api.call(`/webhooks/outbox?status=${status}&pageSize=100`, { token: admin.token });
+      expect(listed.status).toBe(200);
+      expect(listed.text).not.toContain("/hook");
+      expect(listed.text).not.toContain("secret-token");
+    }
   });
 });

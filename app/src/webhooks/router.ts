@@ -9,7 +9,7 @@ import { HttpError } from "../http/errors";
 import { BODY_LIMIT_BYTES, parseStrictJson, requireJson } from "../http/json";
 import { pagingFields } from "../http/schemas";
 import { parseOrThrow } from "../http/validate";
-import { enqueueEvent } from "./outbox";
+import { describeTarget, enqueueEvent } from "./outbox";
 import { verifySignature } from "./signature";
 
 /** What Zapier may send: today, one event that creates a client. */
@@ -51,14 +51,16 @@ export function webhooksRouter(deps: AppDeps): Router {
   router.get("/webhooks/outbox", admin, async (req, res) => {
     const q = parseOrThrow(outboxQuery, req.query, "query");
     const { rows } = await pool.query(
-      `SELECT id::text AS id, delivery_id AS "deliveryId", event, target_url AS "targetUrl", status, attempts,
+      `SELECT id::text AS id, delivery_id AS "deliveryId", event, target_url AS target, status, attempts,
               next_attempt_at AS "nextAttemptAt", last_error AS "lastError", created_at AS "createdAt", delivered_at AS "deliveredAt",
               count(*) OVER () AS total
        FROM outbox WHERE ($1::text IS NULL OR status = $1) ORDER BY id DESC LIMIT $2 OFFSET $3`,
       [q.status ?? null, q.pageSize, (q.page - 1) * q.pageSize],
     );
     const total = Number((rows[0] as { total?: string } | undefined)?.total ?? 0);
-    res.json({ items: rows.map(({ total: _total, ...row }: Record<string, unknown>) => row), total, page: q.page, pageSize: q.pageSize });
+    // The receiver URL is a secret (its path carries the token): only its reference and host go out.
+    const items = rows.map(({ total: _total, target, ...row }: Record<string, unknown>) => ({ ...row, ...describeTarget(String(target), config.zapier.outboundUrls) }));
+    res.json({ items, total, page: q.page, pageSize: q.pageSize });
   });
 
   router.post("/webhooks/outbox/:id/replay", admin, async (req, res) => {

@@ -1,5 +1,6 @@
 import type { Pool } from "pg";
 import type { Logger } from "pino";
+import { redactLegacyTargets, resolveTarget } from "./outbox";
 import { signHeaders } from "./signature";
 
 /** Tuning of the outbound delivery loop. */
@@ -35,6 +36,32 @@ export function retryDelayMs(attempt: number, options: Pick<OutboxWorkerOptions,
   return Math.round(ceiling / 2 + random() * (ceiling / 2));
 }
 
+/** What the worker needs of the Zapier config: the signing secret and the receivers' URLs. */
+export interface OutboundTargets {
+  readonly hmacSecret: Uint8Array;
+  readonly outboundUrls: readonly string[];
+}
+
+const CODE = /^[A-Z][A-Z0-9_]{1,40}$/;
+const SYSCALL = /^[a-z]{1,20}$/;
+
+/**
+ * Why a delivery failed, for `last_error` and the log: built only from error names and system
+ * codes (e.g. "connect ECONNREFUSED", "timeout"), never from messages, which can carry the URL.
+ */
+export function describeFailure(failure: unknown): string {
+  if (!(failure instanceof Error)) return "delivery failed";
+  if (failure.name === "TimeoutError") return "timeout";
+  const cause: unknown = failure.cause;
+  if (cause instanceof Error) {
+    const { code, syscall } = cause as Error & { code?: unknown; syscall?: unknown };
+    if (typeof code === "string" && CODE.test(code)) return typeof syscall === "string" && SYSCALL.test(syscall) ? `${syscall} ${code}` : code;
+    if (cause.message === "unexpected redirect") return "redirect refused";
+    if (cause.name === "TimeoutError") return "timeout";
+  }
+  return failure.name === "TypeError" ? "request failed" : failure.name;
+}
+
 interface Claimed {
   id: string;
   delivery_id: string;
@@ -57,20 +84,28 @@ export interface OutboxWorker {
  * statement (SKIP LOCKED), so a crash mid-delivery leaves the row to be retried after the lease,
  * never lost. Delivery is at least once; receivers deduplicate on the delivery id header.
  */
-export function startOutboxWorker(pool: Pool, logger: Logger, secret: Uint8Array, options: OutboxWorkerOptions = DEFAULT_OUTBOX_OPTIONS, autoStart = true): OutboxWorker {
+export function startOutboxWorker(pool: Pool, logger: Logger, targets: OutboundTargets, options: OutboxWorkerOptions = DEFAULT_OUTBOX_OPTIONS, autoStart = true): OutboxWorker {
   const random = options.random ?? Math.random;
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let inFlight: Promise<number> | undefined;
   const controller = new AbortController();
+  let legacyRedacted = false;
 
   async function deliver(row: Claimed): Promise<void> {
+    const url = resolveTarget(row.target_url, targets.outboundUrls);
+    if (url === undefined) {
+      // Retrying cannot help: the receiver was removed from the configuration.
+      await pool.query("UPDATE outbox SET status = 'dead', leased_until = NULL, last_error = $2 WHERE id = $1", [row.id, "receiver no longer configured"]);
+      logger.warn({ outboxId: row.id, event: row.event, attempts: row.attempts }, "webhook dead-lettered: receiver no longer configured");
+      return;
+    }
     const body = Buffer.from(row.body, "utf8");
     let error: string | undefined;
     try {
-      const response = await fetch(row.target_url, {
+      const response = await fetch(url, {
         method: "POST",
-        headers: { "content-type": "application/json", "x-krc-event": row.event, ...signHeaders(secret, row.delivery_id, body) },
+        headers: { "content-type": "application/json", "x-krc-event": row.event, ...signHeaders(targets.hmacSecret, row.delivery_id, body) },
         body,
         redirect: "error",
         signal: AbortSignal.any([AbortSignal.timeout(options.timeoutMs), controller.signal]),
@@ -78,7 +113,7 @@ export function startOutboxWorker(pool: Pool, logger: Logger, secret: Uint8Array
       await response.body?.cancel();
       if (!response.ok) error = `HTTP ${response.status}`;
     } catch (failure) {
-      error = failure instanceof Error ? failure.name : "delivery failed";
+      error = describeFailure(failure);
     }
     if (controller.signal.aborted) return; // shutting down: the lease expires and a later run retries
     if (error === undefined) {
@@ -98,6 +133,11 @@ export function startOutboxWorker(pool: Pool, logger: Logger, secret: Uint8Array
   }
 
   async function runOnce(): Promise<number> {
+    if (!legacyRedacted) {
+      const redacted = await redactLegacyTargets(pool);
+      if (redacted > 0) logger.info({ redacted }, "outbox: replaced stored receiver URLs with references");
+      legacyRedacted = true;
+    }
     const { rows } = await pool.query<Claimed>(
       `UPDATE outbox SET leased_until = now() + make_interval(secs => $1), attempts = attempts + 1
        WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= now()
