@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+import * as tls from "node:tls";
 import { Client } from "pg";
 import { Agent, request } from "undici";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -43,6 +44,18 @@ async function api(method: "GET" | "POST", path: string, token?: string, body?: 
   });
   const text = await res.body.text();
   return { status: res.statusCode, json: text ? (JSON.parse(text) as unknown) : undefined, headers: res.headers };
+}
+
+/** SHA-256 fingerprint of the certificate Caddy serves for the API host, verified against its CA. */
+function siteCertificate(): Promise<string> {
+  const url = new URL(stack.url);
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ host: "127.0.0.1", port: Number(url.port), servername: url.hostname, ca: readFileSync(stack.caCert, "utf8") }, () => {
+      resolve(socket.getPeerCertificate().fingerprint256);
+      socket.end();
+    });
+    socket.on("error", reject);
+  });
 }
 
 async function containerIds(): Promise<Record<string, string>> {
@@ -198,6 +211,21 @@ describe("the dev stack deployed for real", () => {
     await expect(connectAs("app", oldAppPassword)).rejects.toThrow(/password authentication failed/);
     await connectAs("app", newAppPassword);
     expect((await api("GET", "/readyz")).status).toBe(200);
+  });
+
+  it("keeps Caddy's CA and site certificate when the proxy container is replaced (state on volumes)", async () => {
+    const proxy = stack.containers.find((n) => n.endsWith("-proxy")) ?? "";
+    const caBefore = readFileSync(stack.caCert, "utf8");
+    const before = { id: (await docker.getContainer(proxy).inspect()).Id, cert: await siteCertificate() };
+
+    // A new Caddyfile replaces the proxy container; the earlier rotations stay as they are.
+    const replaced = await live.up("krc:jwtSigningKeyVersion=2", "krc:dbAppPasswordVersion=2", "krc:maxBodyBytes=2097152");
+    expectSuccess(replaced);
+    stack = live.load();
+
+    expect((await docker.getContainer(proxy).inspect()).Id).not.toBe(before.id);
+    expect(await siteCertificate()).toBe(before.cert);
+    expect(readFileSync(stack.caCert, "utf8")).toBe(caBefore);
   });
 
   it("leaves no container, network or volume of the stack after teardown", async () => {
