@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { AUDIT_ACTIONS } from "../../app/src/audit/service";
 import { startTestApi, type TestApi } from "./helpers";
 
 let api: TestApi;
@@ -65,5 +66,38 @@ describe("audit log", () => {
   it("leaves the app role unable to create tables or read the migration ledger", async () => {
     await expect(api.appPool.query("CREATE TABLE x (id int)")).rejects.toMatchObject({ code: "42501" });
     await expect(api.appPool.query("SELECT * FROM schema_migrations")).rejects.toMatchObject({ code: "42501" });
+  });
+
+  it("refuses an action filter the app never writes with 400 listing the known actions", async () => {
+    const reply = await api.call("/audit?action=auth.nope", { token: admin.token });
+    expect(reply.status).toBe(400);
+    expect(reply.body.error.code).toBe("validation_failed");
+    expect(reply.body.error.details[0]).toMatchObject({ field: "query.action", rule: "invalid_value", message: `must be one of: ${AUDIT_ACTIONS.join(", ")}` });
+  });
+
+  it("accepts every action the app writes as a filter", async () => {
+    for (const action of AUDIT_ACTIONS) {
+      const reply = await api.call(`/audit?action=${action}`, { token: admin.token });
+      expect(reply.status, action).toBe(200);
+    }
+  });
+
+  it("audits a login the per-address limiter refuses as a failed login with reason rate_limited", async () => {
+    const replies = [];
+    for (let i = 0; i < 6; i++) {
+      replies.push(await api.call("/auth/login", { json: { email: `limited${i}@example.com`, password: "Wrong!Passw0rd-1" }, headers: { "x-forwarded-for": "192.0.2.99" } }));
+    }
+    expect(replies.map((r) => r.status)).toEqual([401, 401, 401, 401, 401, 429]);
+    const audited = await api.call(`/audit?action=auth.login&actorEmail=limited5%40example.com`, { token: admin.token });
+    expect(audited.body.items).toEqual([expect.objectContaining({ outcome: "failure", ip: "192.0.2.99", details: { reason: "rate_limited" } })]);
+  });
+
+  it("audits an account backoff once, not as rate_limited, when one account fails from many addresses", async () => {
+    for (let i = 0; i < 4; i++) {
+      await api.call("/auth/login", { json: { email: "backoff@example.com", password: "Wrong!Passw0rd-1" }, headers: { "x-forwarded-for": `192.0.2.${110 + i}` } });
+    }
+    const audited = await api.call("/audit?action=auth.login&actorEmail=backoff%40example.com", { token: admin.token });
+    const reasons = (audited.body.items as unknown as { details: { reason: string } }[]).map((e) => e.details.reason).sort();
+    expect(reasons).toEqual(["account_backoff", "unknown_account", "unknown_account", "unknown_account"]);
   });
 });

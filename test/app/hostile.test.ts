@@ -214,6 +214,7 @@ const cases: Case[] = [
   { name: "an admin creates a user with an unknown role", status: 400, code: "validation_failed", run: post("/users", { email: "root@example.com", role: "superadmin", password: "Str0ng!Passw0rd" }, "admin") },
   { name: "an admin creates a user with a 200-character password", status: 400, code: "validation_failed", run: post("/users", { email: "long@example.com", role: "staff", password: `Aa1!${"x".repeat(196)}` }, "admin") },
   { name: "a password change gives a wrong current password", status: 403, code: "wrong_current_password", exclude: THROTTLE, run: post("/auth/password", { currentPassword: "Not-the-one-1!", newPassword: "Brand!New-Passw0rd" }, "staff") },
+  { name: "an audit filter names an action the app never writes", status: 400, code: "validation_failed", detail: { field: "query.action", rule: "invalid_value" }, run: get("/audit?action=auth.nope", "admin") },
   { name: "an audit filter has a bad date", status: 400, code: "validation_failed", run: get("/audit?from=yesterday", "admin") },
   { name: "an audit filter has a bad actor id", status: 400, code: "validation_failed", run: get("/audit?actorId=abc", "admin") },
   // Hosts.

@@ -2,13 +2,14 @@ import { Router } from "express";
 import { z } from "zod";
 import { requireAuth } from "../auth/middleware";
 import type { AppDeps } from "../context";
+import { AUDIT_ACTIONS } from "./service";
 import { pagingFields, text } from "../http/schemas";
 import { parseOrThrow } from "../http/validate";
 
 const auditQuery = z
   .strictObject({
     ...pagingFields,
-    action: z.string().regex(/^[a-z_]+(\.[a-z_]+)*$/, "must be an action name such as auth.login").max(64).optional(),
+    action: z.enum(AUDIT_ACTIONS, { message: `must be one of: ${AUDIT_ACTIONS.join(", ")}` }).optional(),
     outcome: z.enum(["success", "failure", "denied"]).optional(),
     actorId: z.uuid({ message: "must be a UUID" }).optional(),
     actorEmail: text(1, 254).optional(),

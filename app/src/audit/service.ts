@@ -2,9 +2,34 @@ import type { Request } from "express";
 import type { Logger } from "pino";
 import type { Db } from "../context";
 
+/** Every action the app writes to the audit log; `GET /audit?action=` accepts only these. */
+export const AUDIT_ACTIONS = [
+  "access.denied",
+  "auth.login",
+  "auth.logout",
+  "auth.password_change",
+  "checkin.created",
+  "client.created",
+  "client.deleted",
+  "client.updated",
+  "sessions.revoked",
+  "sessions.revoked_all",
+  "user.created",
+  "user.deleted",
+  "user.disabled",
+  "user.enabled",
+  "user.password_reset",
+  "user.updated",
+  "webhook.replayed",
+] as const;
+
+/** One of the audited actions. */
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
 /** One audit event. `details` must never hold a secret, password or token. */
 export interface AuditEvent {
-  readonly action: string;
+  // Typed as the enum so a new action cannot be written without becoming filterable.
+  readonly action: AuditAction;
   readonly outcome: "success" | "failure" | "denied";
   readonly actorId?: string | null;
   readonly actorEmail?: string | null;
