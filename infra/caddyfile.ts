@@ -143,8 +143,8 @@ export function renderCaddyfile(input: CaddyfileInput): string {
           `response_header_timeout ${v.timeouts.upstreamResponseHeaderSeconds}s`,
         ]),
       ]),
-      // Caddy's own errors (502, 413, 421) get the same headers and a JSON body like the API's.
-      ...block("handle_errors", ["import security_headers", 'respond `{"error":"{err.status_text}"}` {err.status_code}']),
+      // Caddy's own errors (413, 421, 502, ...) get the same headers and the API's error shape.
+      ...block("handle_errors", ["import security_headers", ...errorResponses(v.maxBodyBytes)]),
     ]),
     // Plain HTTP only redirects, to the port clients actually use (the container's 443 may be
     // published elsewhere), and carries no HSTS. ACME HTTP-01 challenges are answered before this.
@@ -166,6 +166,45 @@ export function renderCaddyfile(input: CaddyfileInput): string {
     .map((lines) => lines.join("\n"))
     .join("\n\n")
     .concat("\n");
+}
+
+/** The API's error body (app/README.md, "Errors"), as Caddy sends it for its own errors. */
+export interface CaddyErrorBody {
+  readonly error: { readonly code: string; readonly message: string };
+}
+
+/**
+ * The body Caddy sends for each status it produces itself, in the API's shape. Codes the API also
+ * uses keep the API's name (`payload_too_large`, `internal`, `bad_request`).
+ */
+export function caddyErrorBodies(maxBodyBytes: number): Readonly<Record<number, CaddyErrorBody>> {
+  const body = (code: string, message: string): CaddyErrorBody => ({ error: { code, message } });
+  return Object.freeze({
+    413: body("payload_too_large", `request body is larger than ${maxBodyBytes} bytes`),
+    421: body("misdirected_request", "the Host header does not name the server this connection was opened for"),
+    500: body("internal", "internal error"),
+    502: body("bad_gateway", "the API is not reachable"),
+    503: body("service_unavailable", "the API is not available"),
+    504: body("gateway_timeout", "the API did not answer in time"),
+  });
+}
+
+/** Any other status: `bad_request` (4xx) or `internal` (5xx), with Caddy's status text. */
+export const CADDY_FALLBACK_ERROR_CODES = Object.freeze({ client: "bad_request", server: "internal" });
+
+// One terminal `respond` per status; Caddy runs the first whose matcher passes, the unmatched one last.
+function errorResponses(maxBodyBytes: number): string[] {
+  const known = Object.entries(caddyErrorBodies(maxBodyBytes)).flatMap(([status, body]) => [
+    `@status${status} expression \`{err.status_code} == ${status}\``,
+    `respond @status${status} \`${JSON.stringify(body)}\` ${status}`,
+  ]);
+  const fallback = (code: string) => `{"error":{"code":"${code}","message":"{err.status_text}"}}`;
+  return [
+    ...known,
+    "@clientError expression `{err.status_code} < 500`",
+    `respond @clientError \`${fallback(CADDY_FALLBACK_ERROR_CODES.client)}\` {err.status_code}`,
+    `respond \`${fallback(CADDY_FALLBACK_ERROR_CODES.server)}\` {err.status_code}`,
+  ];
 }
 
 type Validated = Omit<CaddyfileInput, "timeouts"> & { readonly timeouts: CaddyTimeouts };

@@ -7,6 +7,7 @@ import {
   CADDY_HEALTH_URL,
   CADDY_STORAGE_ROOT,
   type CaddyfileInput,
+  caddyErrorBodies,
   LETS_ENCRYPT_PRODUCTION,
   LETS_ENCRYPT_STAGING,
   MOZILLA_INTERMEDIATE_CIPHERS,
@@ -176,6 +177,31 @@ describe.each([
         },
       });
     }
+  });
+
+  it("answers Caddy's own errors in the API's error shape, one code per status, when Caddy produces them", () => {
+    const responses: { match?: unknown; body?: string; status?: unknown }[] = [];
+    // Each route's own matcher goes with the static_response it holds directly.
+    const walk = (node: unknown): void => {
+      if (Array.isArray(node)) node.forEach(walk);
+      else if (typeof node === "object" && node !== null) {
+        const r = node as Record<string, unknown>;
+        for (const h of Array.isArray(r["handle"]) ? (r["handle"] as Record<string, unknown>[]) : []) {
+          if (h["handler"] === "static_response" && typeof h["body"] === "string") responses.push({ match: r["match"], body: h["body"], status: h["status_code"] });
+        }
+        Object.values(r).forEach(walk);
+      }
+    };
+    // The adapter spells the Caddyfile's {err.*} shorthand out as {http.error.*}.
+    walk(JSON.parse(JSON.stringify(https?.errors?.routes ?? []).replaceAll("{http.error.", "{err.")) as unknown);
+    const bodies = caddyErrorBodies(input.maxBodyBytes);
+    for (const [status, body] of Object.entries(bodies)) {
+      expect(responses).toContainEqual({ match: [{ expression: `{err.status_code} == ${status}` }], body: JSON.stringify(body), status: Number(status) });
+      expect(body.error.code).toMatch(/^[a-z_]+$/);
+    }
+    expect(bodies[413]?.error.code).toBe("payload_too_large");
+    expect(responses.at(-2)).toEqual({ match: [{ expression: "{err.status_code} < 500" }], body: '{"error":{"code":"bad_request","message":"{err.status_text}"}}', status: "{err.status_code}" });
+    expect(responses.at(-1)).toEqual({ match: undefined, body: '{"error":{"code":"internal","message":"{err.status_text}"}}', status: "{err.status_code}" });
   });
 
   it("puts the security headers on proxied responses and on Caddy's own errors, deferred", () => {

@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import * as http from "node:http";
+import * as http2 from "node:http2";
 import * as https from "node:https";
 import { isIP } from "node:net";
 import * as tls from "node:tls";
@@ -105,6 +106,67 @@ function values(reply: Reply, name: string): string[] {
     if (reply.rawHeaders[i]?.toLowerCase() === name.toLowerCase()) out.push(reply.rawHeaders[i + 1] ?? "");
   }
   return out;
+}
+
+/** Over the proxy's default `maxBodyBytes` (1 MiB) and the API's 16 KiB. */
+const OVERSIZE = Buffer.from(JSON.stringify({ name: "x".repeat(2 * 2 ** 20) }));
+
+/** Caddy's and the API's 413 share the API's error shape (app/README.md, "Errors"). */
+const TOO_LARGE = { error: { code: "payload_too_large", message: expect.any(String) as unknown } };
+
+/** POSTs {@link OVERSIZE} over HTTP/1.1 with the given framing headers. */
+function sendBody(edge: Edge, headers: Record<string, string>): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = https.request(
+      {
+        host: "127.0.0.1",
+        port: edge.httpsPort,
+        servername: edge.apiHost,
+        ca: edge.ca,
+        method: "POST",
+        path: "/clients",
+        agent: false,
+        headers: { host: `${edge.apiHost}:${edge.httpsPort}`, "content-type": "application/json", ...headers },
+      },
+      (res) => collect(res, resolve, reject),
+    );
+    // The server may answer and close before the whole body is sent; the reply is what counts.
+    req.on("error", (e: NodeJS.ErrnoException) => (e.code === "EPIPE" || e.code === "ECONNRESET" ? undefined : reject(e)));
+    req.end(OVERSIZE);
+  });
+}
+
+/** POSTs {@link OVERSIZE} over HTTP/2, with or without a content-length. */
+function sendBodyH2(edge: Edge, declared: boolean): Promise<{ status: number; contentLength: string | undefined; body: string }> {
+  return new Promise((resolve, reject) => {
+    const session = http2.connect(`https://${edge.apiHost}:${edge.httpsPort}`, {
+      ca: edge.ca,
+      servername: edge.apiHost,
+      lookup: (_host, options, callback) => (options.all ? callback(null, [{ address: "127.0.0.1", family: 4 }]) : callback(null, "127.0.0.1", 4)),
+    });
+    session.on("error", reject);
+    const headers: http2.OutgoingHttpHeaders = { ":method": "POST", ":path": "/clients", "content-type": "application/json" };
+    if (declared) headers["content-length"] = OVERSIZE.length;
+    const stream = session.request(headers);
+    let status = 0;
+    let contentLength: string | undefined;
+    let body = "";
+    stream.on("response", (h) => {
+      status = Number(h[":status"]);
+      contentLength = h["content-length"] as string | undefined;
+    });
+    stream.setEncoding("utf8");
+    stream.on("data", (chunk: string) => (body += chunk));
+    stream.on("end", () => {
+      session.close();
+      resolve({ status, contentLength, body });
+    });
+    stream.on("error", (e) => {
+      session.close();
+      reject(e);
+    });
+    stream.end(OVERSIZE);
+  });
 }
 
 /** A container's stdout and stderr together since a Unix time (seconds). */
@@ -211,8 +273,28 @@ describe("the edge of the deployed stack", () => {
       headers: { "content-type": "application/json", "content-length": String(2 ** 30) },
     });
     expect(reply.status).toBe(413);
-    expect(JSON.parse(reply.body)).toEqual({ error: "Request Entity Too Large" });
+    expect(JSON.parse(reply.body)).toEqual(TOO_LARGE);
     expectSecurityHeaders(reply);
+  });
+
+  it.each([
+    ["HTTP/1.1", "a declared length", { "content-length": String(OVERSIZE.length) }],
+    ["HTTP/1.1", "chunked encoding", { "transfer-encoding": "chunked" }],
+  ] as const)("answers an oversize %s body sent with %s with the whole JSON error in the API's shape", async (_proto, _how, headers) => {
+    const reply = await sendBody(edge, headers);
+    expect(reply.status).toBe(413);
+    expect(values(reply, "content-length").concat(values(reply, "transfer-encoding")).length).toBeGreaterThan(0);
+    expect(JSON.parse(reply.body)).toEqual(TOO_LARGE);
+  });
+
+  it.each([
+    ["a declared length", true],
+    ["no declared length (streamed)", false],
+  ] as const)("answers an oversize HTTP/2 body with %s with the whole JSON error in the API's shape", async (_how, declared) => {
+    const reply = await sendBodyH2(edge, declared);
+    expect(reply.status).toBe(413);
+    if (reply.contentLength !== undefined) expect(Buffer.byteLength(reply.body)).toBe(Number(reply.contentLength));
+    expect(JSON.parse(reply.body)).toEqual(TOO_LARGE);
   });
 
   it("answers a Host that differs from the SNI with Caddy's own 421 carrying each security header once", async () => {
