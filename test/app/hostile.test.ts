@@ -150,6 +150,15 @@ const cases: Case[] = [
   { name: "a patch targets another, missing record", status: 404, code: "not_found", run: () => api.call(`/clients/${randomUUID()}`, { method: "PATCH", token: staff.token, json: { name: "X" } }) },
   { name: "paging asks for page -1", status: 400, code: "validation_failed", run: get("/clients?page=-1", "staff") },
   { name: "paging asks for 1000 per page", status: 400, code: "validation_failed", run: get("/clients?pageSize=1000", "staff") },
+  { name: "paging asks for page 1e3", status: 400, code: "validation_failed", detail: { field: "query.page", rule: "invalid_format" }, run: get("/clients?page=1e3", "staff") },
+  { name: "paging asks for page 0x10", status: 400, code: "validation_failed", detail: { field: "query.page", rule: "invalid_format" }, run: get("/audit?page=0x10", "admin") },
+  { name: "paging asks for page 1.0", status: 400, code: "validation_failed", detail: { field: "query.page", rule: "invalid_format" }, run: get("/users?page=1.0", "admin") },
+  { name: "paging asks for page +1", status: 400, code: "validation_failed", detail: { field: "query.page", rule: "invalid_format" }, run: get("/clients?page=%2B1", "staff") },
+  { name: "paging asks for page with a leading space", status: 400, code: "validation_failed", detail: { field: "query.page", rule: "invalid_format" }, run: get("/clients?page=%201", "staff") },
+  { name: "paging asks for an empty page", status: 400, code: "validation_failed", detail: { field: "query.page", rule: "invalid_format" }, run: get("/clients?page=", "staff") },
+  { name: "paging asks for page 0", status: 400, code: "validation_failed", detail: { field: "query.page", rule: "too_small" }, run: get("/clients?page=0", "staff") },
+  { name: "paging asks for 1e1 per page", status: 400, code: "validation_failed", detail: { field: "query.pageSize", rule: "invalid_format" }, run: get("/webhooks/outbox?pageSize=1e1", "admin") },
+  { name: "paging asks for Infinity per page", status: 400, code: "validation_failed", detail: { field: "query.pageSize", rule: "invalid_format" }, run: () => api.call(`/clients/${clientId}/checkins?pageSize=Infinity`, { token: staff.token }) },
   { name: "a query parameter is repeated", status: 400, code: "validation_failed", run: get("/clients?q=a&q=b", "staff") },
   { name: "a query parameter is unknown", status: 400, code: "validation_failed", run: get("/clients?admin=true", "staff") },
   { name: "a check-in names no UUID", status: 400, code: "validation_failed", run: post("/checkins", { clientId: "1 OR 1=1" }, "kiosk") },
@@ -296,6 +305,14 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await api?.close();
+});
+
+describe("paging that is allowed", () => {
+  it("answers page 2 with 1 per page when both are plain digits, leading zeros included", async () => {
+    const reply = await api.call("/clients?page=02&pageSize=001", { token: staff.token });
+    expect(reply.status, reply.text).toBe(200);
+    expect([reply.body.page, reply.body.pageSize]).toEqual([2, 1]);
+  });
 });
 
 describe("text that is allowed", () => {

@@ -11,10 +11,23 @@ export const emailSchema = z
 /** `{ id }` path parameter as a UUID. */
 export const idParams = z.strictObject({ id: z.uuid({ message: "must be a UUID" }) });
 
+/**
+ * A positive integer query parameter written as plain decimal digits. Checked before coercion:
+ * Number() would also take "1e3", "0x10", " 5" or "1.0", which no client means as a page number.
+ */
+function countParam(max: number, fallback: number) {
+  return z
+    .string({ message: "must be plain decimal digits" })
+    .regex(/^[0-9]+$/, "must be plain decimal digits")
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(max))
+    .default(fallback);
+}
+
 /** page / pageSize query parameters (1-based page, at most 100 per page). */
 export const pagingFields = {
-  page: z.coerce.number({ message: "must be a number" }).int().min(1).max(100_000).default(1),
-  pageSize: z.coerce.number({ message: "must be a number" }).int().min(1).max(100).default(20),
+  page: countParam(100_000, 1),
+  pageSize: countParam(100, 20),
 };
 
 /** Characters a text field refuses, each with the rule name a 400 reports. */
