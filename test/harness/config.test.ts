@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { loadProgramConfig } from "../support/harness/config";
+import { loadDeployableConfig, loadProgramConfig } from "../support/harness/config";
 
 function files(project: string, stack?: string): { project: string; stack?: string } {
   const dir = mkdtempSync(join(tmpdir(), "harness-config-"));
@@ -73,7 +73,7 @@ describe("loadProgramConfig", () => {
 
   it("refuses a docker:host that is not the local engine, naming the key and not the value", () => {
     const f = files(PROJECT, "config:\n  docker:host: ssh://deploy@203.0.113.10\n");
-    const load = () => loadProgramConfig(f.project, f.stack, []);
+    const load = () => loadDeployableConfig(f.project, f.stack, []);
     expect(load).toThrow(
       "harness: configuration key 'docker:host' is not implemented: the harness deploys only to the local engine (unix:///var/run/docker.sock); the only docker provider config allowed is docker:host=unix:///var/run/docker.sock",
     );
@@ -82,17 +82,22 @@ describe("loadProgramConfig", () => {
 
   it("refuses any other docker provider key when the stack file or --set gives one", () => {
     const f = files(PROJECT, "config:\n  docker:sshOpts: [\"-i\", \"key\"]\n");
-    expect(() => loadProgramConfig(f.project, f.stack, [])).toThrow(/configuration key 'docker:sshOpts' is not implemented: the harness does not implement this docker provider setting/);
-    expect(() => loadProgramConfig(files(PROJECT).project, undefined, [{ key: "docker:certPath", value: "/x", secret: false }])).toThrow(/'docker:certPath' is not implemented/);
+    expect(() => loadDeployableConfig(f.project, f.stack, [])).toThrow(/configuration key 'docker:sshOpts' is not implemented: the harness does not implement this docker provider setting/);
+    expect(() => loadDeployableConfig(files(PROJECT).project, undefined, [{ key: "docker:certPath", value: "/x", secret: false }])).toThrow(/'docker:certPath' is not implemented/);
   });
 
   it("accepts docker:host when it names the local engine", () => {
     const f = files(PROJECT, "config:\n  docker:host: unix:///var/run/docker.sock\n");
-    expect(loadProgramConfig(f.project, f.stack, []).values["docker:host"]).toBe("unix:///var/run/docker.sock");
+    expect(loadDeployableConfig(f.project, f.stack, []).values["docker:host"]).toBe("unix:///var/run/docker.sock");
+  });
+
+  it("loads the prod stack file for evaluation under mocks, where no engine is touched", () => {
+    const root = join(__dirname, "../..");
+    expect(loadProgramConfig(join(root, "Pulumi.yaml"), join(root, "Pulumi.prod.yaml"), []).values["docker:host"]).toMatch(/^ssh:\/\//);
   });
 
   it("refuses the prod stack file, which deploys over ssh", () => {
     const root = join(__dirname, "../..");
-    expect(() => loadProgramConfig(join(root, "Pulumi.yaml"), join(root, "Pulumi.prod.yaml"), [])).toThrow(/'docker:host' is not implemented/);
+    expect(() => loadDeployableConfig(join(root, "Pulumi.yaml"), join(root, "Pulumi.prod.yaml"), [])).toThrow(/'docker:host' is not implemented/);
   });
 });

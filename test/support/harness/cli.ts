@@ -8,7 +8,7 @@
  */
 import { existsSync, readdirSync, rmdirSync, rmSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
-import { loadProgramConfig, type Override } from "./config";
+import { loadDeployableConfig, type Override } from "./config";
 import { Engine } from "./engine";
 import { allMaterializers } from "./registry";
 import { runProgram } from "./runner";
@@ -96,7 +96,7 @@ async function main(): Promise<void> {
   const projectDir = args.projectDir;
   const statePath = resolve(args.statePath ?? defaultStatePath(projectDir, args.stack));
   const store = new StateStore(statePath);
-  const config = loadProgramConfig(join(projectDir, "Pulumi.yaml"), args.configFile && resolve(projectDir, args.configFile), args.overrides);
+  const config = loadDeployableConfig(join(projectDir, "Pulumi.yaml"), args.configFile && resolve(projectDir, args.configFile), args.overrides);
   const log = (line: string): void => console.log(line);
   // The container materializer quotes container logs in errors; it redacts them with the engine's secrets.
   const holder: { engine?: Engine } = {};

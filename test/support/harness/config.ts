@@ -94,8 +94,18 @@ export function loadProgramConfig(projectFile: string, stackFile: string | undef
   }
   for (const [key, d] of declared) if (d.secret === true && key in values) secretKeys.add(key);
 
-  refuseUnimplementedProviderConfig(values);
   return { project: name, main: typeof project.main === "string" ? project.main : ".", values, secretKeys: [...secretKeys] };
+}
+
+/**
+ * The config of a stack the harness is about to deploy: {@link loadProgramConfig}, refusing the
+ * provider config it cannot honour. Evaluating a program under in-memory mocks (the benchmarks)
+ * touches no engine and loads the plain config instead.
+ */
+export function loadDeployableConfig(projectFile: string, stackFile: string | undefined, overrides: readonly Override[]): ProgramConfig {
+  const config = loadProgramConfig(projectFile, stackFile, overrides);
+  refuseUnimplementedProviderConfig(config.values);
+  return config;
 }
 
 /** The only Docker engine the harness drives; also the docker provider's default `host`. */
