@@ -91,6 +91,13 @@ const cases: Case[] = [
   { name: "a client body has an unknown field", status: 400, code: "validation_failed", run: post("/clients", clientBody({ isAdmin: true }), "staff") },
   { name: "a client body smuggles __proto__", status: 400, code: "validation_failed", run: raw("/clients", () => ({ who: "staff", raw: '{"name":"P","phone":"6615550142","__proto__":{"role":"admin"}}', headers: { "content-type": "application/json" } })) },
   { name: "a client body smuggles constructor.prototype", status: 400, code: "validation_failed", run: post("/clients", clientBody({ constructor: { prototype: { admin: true } } }), "staff") },
+  { name: "a client body repeats a key", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "duplicate_key" }, run: raw("/clients", () => ({ who: "staff", raw: '{"name":"A","phone":"6615550142","name":"B"}', headers: { "content-type": "application/json" } })) },
+  { name: "a client body repeats a key in an escaped spelling", status: 400, code: "validation_failed", detail: { field: "body.name", rule: "duplicate_key" }, run: raw("/clients", () => ({ who: "staff", raw: '{"name":"A","phone":"6615550142","n\\u0061me":"B"}', headers: { "content-type": "application/json" } })) },
+  { name: "a user body repeats its role", status: 400, code: "validation_failed", detail: { field: "body.role", rule: "duplicate_key" }, run: raw("/users", () => ({ who: "admin", raw: '{"email":"dup@example.com","role":"staff","password":"Unique!Passw0rd-91","role":"admin"}', headers: { "content-type": "application/json" } })) },
+  { name: "a signed webhook body repeats a nested key", status: 400, code: "validation_failed", detail: { field: "body.data.phone", rule: "duplicate_key" }, run: raw("/webhooks/zapier", () => {
+    const body = '{"event":"client.create","data":{"name":"Dup","phone":"6615550142","phone":"6615550143"}}';
+    return { raw: body, headers: signed(body) };
+  }) },
   { name: "the body is a JSON array", status: 400, code: "validation_failed", run: post("/clients", [clientBody({})], "staff") },
   { name: "the body is a bare JSON string", status: 400, code: "invalid_json", run: raw("/clients", () => ({ who: "staff", raw: '"hello"', headers: { "content-type": "application/json" } })) },
   { name: "the body is JSON null", status: 400, code: "invalid_json", run: raw("/clients", () => ({ who: "staff", raw: "null", headers: { "content-type": "application/json" } })) },

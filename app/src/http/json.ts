@@ -1,4 +1,5 @@
 import express, { type RequestHandler } from "express";
+import { findDuplicateKey } from "./duplicateKeys";
 import { HttpError } from "./errors";
 
 /** Largest JSON body the API accepts. */
@@ -34,7 +35,8 @@ export function decodeUtf8Strict(bytes: Uint8Array): string {
 
 /**
  * Parses raw body bytes as strict JSON: valid UTF-8 (400 `invalid_encoding`), then an object or
- * array at the top (400 `invalid_json` for anything else or malformed text). An empty body is `{}`.
+ * array at the top (400 `invalid_json` for anything else or malformed text), then no key twice in
+ * one object (400 `validation_failed`, rule `duplicate_key`). An empty body is `{}`.
  */
 export function parseStrictJson(bytes: Uint8Array): unknown {
   const source = decodeUtf8Strict(bytes);
@@ -42,11 +44,17 @@ export function parseStrictJson(bytes: Uint8Array): unknown {
   // trimStart also drops non-JSON whitespace, but JSON.parse refuses such a body anyway.
   const first = source.trimStart()[0];
   if (first !== "{" && first !== "[") throw new HttpError(400, "invalid_json", "The request body is not valid JSON");
+  let parsed: unknown;
   try {
-    return JSON.parse(source) as unknown;
+    parsed = JSON.parse(source);
   } catch {
     throw new HttpError(400, "invalid_json", "The request body is not valid JSON");
   }
+  const duplicate = findDuplicateKey(source);
+  if (duplicate) {
+    throw new HttpError(400, "validation_failed", "The request body is invalid", [{ field: ["body", ...duplicate].join("."), rule: "duplicate_key", message: "must appear only once" }]);
+  }
+  return parsed;
 }
 
 // Raw bytes first, so the strict decoder sees exactly what was sent. Compressed bodies are refused
