@@ -136,7 +136,8 @@ async function main(): Promise<void> {
 if (require.main === module) {
   // Errors before the deployment starts (config, state file): nothing was touched.
   main().catch((e: unknown) => {
-    console.error(`harness: ${e instanceof Error ? e.message : String(e)}`);
+    const message = e instanceof Error ? e.message : String(e);
+    console.error(message.startsWith("harness: ") ? message : `harness: ${message}`);
     process.exit(1);
   });
 }
