@@ -11,6 +11,7 @@ import type { AppDeps } from "./context";
 import { errorHandler, notFound } from "./http/errors";
 import { trustedHosts } from "./http/hosts";
 import { parseJson, requireJson } from "./http/json";
+import { strictQueryEncoding } from "./http/query";
 import { usersRouter } from "./users/router";
 import { webhooksRouter } from "./webhooks/router";
 
@@ -47,6 +48,7 @@ export function buildApp(deps: AppDeps): Express {
     next();
   });
   app.use(trustedHosts(config.allowedHosts));
+  app.use(strictQueryEncoding);
   const allowed = new Set(config.corsOrigins);
   // A disallowed origin simply gets no CORS headers: the browser blocks it, the API does not error.
   app.use(cors({ origin: (origin, done) => done(null, origin !== undefined && allowed.has(origin)), methods: ["GET", "POST", "PATCH", "DELETE"], allowedHeaders: ["Content-Type", "Authorization"], maxAge: 600 }));
