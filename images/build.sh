@@ -122,24 +122,15 @@ docker_build() {
   log "built $tag in $((SECONDS - started)) s"
 }
 
-build_postgres() {
-  local tag=krc-standin/postgres:15 inputs
-  inputs="$(hash_text "$(hash_files build.sh postgres)" "$(image_id "$base_tag")")"
+# Builds images/<dir> on the base image as TAG unless the image is current.
+build_on_base() {
+  local tag=$1 dir=$2 inputs
+  inputs="$(hash_text "$(hash_files build.sh "$dir")" "$(image_id "$base_tag")")"
   if is_current "$tag" "$inputs"; then
     log "$tag is up to date"
     return
   fi
-  docker_build "$tag" "$here/postgres" "$inputs"
-}
-
-build_caddy() {
-  local tag=krc-standin/caddy:2 inputs
-  inputs="$(hash_text "$(hash_files build.sh caddy)" "$(image_id "$base_tag")")"
-  if is_current "$tag" "$inputs"; then
-    log "$tag is up to date"
-    return
-  fi
-  docker_build "$tag" "$here/caddy" "$inputs"
+  docker_build "$tag" "$here/$dir" "$inputs"
 }
 
 # Prints the shared libraries the host's node loads that the base image does not have.
@@ -183,8 +174,8 @@ main() {
   exec 9>"${TMPDIR:-/tmp}/krc-standin-build.lock"
   flock 9
   build_base
-  build_postgres
-  build_caddy
+  build_on_base krc-standin/postgres:15 postgres
+  build_on_base krc-standin/caddy:2 caddy
   build_node
   log "stand-in images ready in $((SECONDS - started)) s"
 }
