@@ -43,6 +43,7 @@ built_from() {
 
 is_current() { [[ "$force" == false && "$(built_from "$1")" == "$2" ]]; }
 
+# Prints an image's id, or nothing when there is no such image.
 image_id() { docker image inspect --format '{{.Id}}' "$1" 2>/dev/null || true; }
 
 # A rebuilt tag leaves the old image dangling; drop it unless something still uses it.
@@ -50,6 +51,7 @@ drop_if_dangling() {
   local old="$1"
   [[ -n "$old" ]] || return 0
   if [[ "$(docker image inspect --format '{{len .RepoTags}}' "$old" 2>/dev/null || echo 1)" == 0 ]]; then
+    # The engine refuses while a container still uses it, and then it stays: that is the intent.
     docker image rm "$old" >/dev/null 2>&1 || true
   fi
 }
