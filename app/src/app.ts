@@ -2,7 +2,6 @@ import { randomUUID } from "node:crypto";
 import cors from "cors";
 import express, { type Express } from "express";
 import helmet from "helmet";
-import { auditRateLimitedLogins } from "./audit/rateLimitedLogins";
 import { auditRouter } from "./audit/router";
 import { authRouter } from "./auth/router";
 import { checkinsRouter } from "./checkins/router";
@@ -69,7 +68,6 @@ export function buildApp(deps: AppDeps): Express {
   app.use(webhooksRouter(deps));
   app.use(requireJson, parseJson);
   app.use(authRouter(deps));
-  app.use(auditRateLimitedLogins(deps));
   app.use(usersRouter(deps));
   app.use(clientsRouter(deps));
   app.use(checkinsRouter(deps));

@@ -9,9 +9,10 @@ export const LOGIN_WINDOW_MS = 60_000;
 /**
  * Per-address login limiter. It keys on `req.ip`, which Express derives from X-Forwarded-For
  * honouring exactly the configured number of proxy hops: entries a client adds in front of the
- * one Caddy appends are ignored, so forged headers neither reset nor borrow a budget.
+ * one Caddy appends are ignored, so forged headers neither reset nor borrow a budget. Each refusal
+ * is reported to `onRefused` (the audit) before the 429 goes out; it must not throw.
  */
-export function loginRateLimiter(): RateLimitRequestHandler {
+export function loginRateLimiter(onRefused: (req: Request) => Promise<void>): RateLimitRequestHandler {
   return rateLimit({
     windowMs: LOGIN_WINDOW_MS,
     limit: LOGIN_LIMIT,
@@ -21,7 +22,8 @@ export function loginRateLimiter(): RateLimitRequestHandler {
       const info = (req as Request & { rateLimit?: RateLimitInfo }).rateLimit;
       const reset = info?.resetTime?.getTime() ?? Date.now() + LOGIN_WINDOW_MS;
       const retryAfter = Math.max(1, Math.ceil((reset - Date.now()) / 1000));
-      next(new HttpError(429, "too_many_requests", "Too many login attempts; try again later", undefined, { "Retry-After": String(retryAfter) }));
+      const refusal = new HttpError(429, "too_many_requests", "Too many login attempts; try again later", undefined, { "Retry-After": String(retryAfter) });
+      void onRefused(req).finally(() => next(refusal));
     },
   });
 }

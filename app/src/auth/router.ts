@@ -1,7 +1,8 @@
-import { Router } from "express";
+import { Router, type Request } from "express";
 import { actorOf, recordAudit } from "../audit/service";
 import { inTransaction, type AppDeps } from "../context";
 import { HttpError } from "../http/errors";
+import { emailSchema } from "../http/schemas";
 import { parseOrThrow } from "../http/validate";
 import { findUserByEmail, findUserById, updateUser } from "../users/repository";
 import { assertPasswordPolicy } from "../users/router";
@@ -26,8 +27,17 @@ export function authRouter(deps: AppDeps): Router {
     return { token, tokenType: "Bearer", expiresAt: session.expiresAt.toISOString() };
   }
 
+  // A refusal by the per-address limiter is a failed login too; only a well-formed email is kept
+  // (the body is parsed before the routers run, but not yet validated).
+  const auditRateLimited = async (req: Request): Promise<void> => {
+    const email = emailSchema.safeParse((req.body as { email?: unknown } | undefined)?.email);
+    await recordAudit(pool, logger, { actorEmail: email.success ? email.data : null, ip: req.ip, action: "auth.login", outcome: "failure", details: { reason: "rate_limited" } }).catch(
+      (failure: unknown) => logger.error({ err: failure }, "could not audit a rate-limited login"),
+    );
+  };
+
   // The limiter runs first: nothing is parsed or hashed for an address over its budget.
-  router.post("/auth/login", loginRateLimiter(), async (req, res) => {
+  router.post("/auth/login", loginRateLimiter(auditRateLimited), async (req, res) => {
     const body = parseOrThrow(loginBody, req.body, "body");
     const key = accountKey(config.secretKey, body.email);
     const audit = { actorEmail: body.email, ip: req.ip };
